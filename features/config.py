@@ -1,0 +1,195 @@
+"""The typed, frozen configuration read from ``leadscore.toml``.
+
+Every threshold, window and seed lives here with a sensible default, so an empty TOML file is a
+valid config. Unknown keys are errors (a typo must not silently fall back to a default). Loading
+the file is I/O and lives in ``flows``; this module only validates a parsed mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from features.errors import ConfigError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+CONDITION_KEYS = ("in_", "not_in", "prefix_in", "between", "at_least", "at_most", "equals",
+                  "is_true", "contains_any")
+
+
+class Condition(_Frozen):
+    """A test on one feature column. Exactly one of the condition keys must be set.
+
+    ``in``/``not_in``/``prefix_in``/``equals`` compare case-insensitively on text; ``between`` is
+    inclusive;
+    ``contains_any`` matches a list column (such as ``technologies``) holding any of the values.
+    A missing value never matches.
+    """
+
+    name: str
+    field: str
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+    not_in: tuple[str, ...] | None = None
+    prefix_in: tuple[str, ...] | None = None
+    between: tuple[float, float] | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    equals: str | float | bool | None = None
+    is_true: bool | None = None
+    contains_any: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_condition(self) -> Condition:
+        given = [k for k in CONDITION_KEYS if getattr(self, k) is not None]
+        if len(given) != 1:
+            shown = [k.rstrip("_") for k in CONDITION_KEYS]
+            raise ValueError(
+                f"rule {self.name!r} needs exactly one of {shown}, got {len(given)}"
+            )
+        if self.between is not None and self.between[0] > self.between[1]:
+            raise ValueError(f"rule {self.name!r}: between lower bound exceeds upper bound")
+        return self
+
+    @property
+    def condition(self) -> str:
+        return next(k for k in CONDITION_KEYS if getattr(self, k) is not None)
+
+
+class IcpRule(Condition):
+    """Points given when the condition holds. Negative points mark an anti-fit."""
+
+    points: float
+
+
+class Disqualifier(Condition):
+    """A hard stop: a matching lead is `disqualified`, whatever its fit or probability."""
+
+    reason: str | None = None
+
+
+class IcpConfig(_Frozen):
+    prospect_min_fit: float = Field(60, ge=0, le=100)
+    # Tier A at or above tiers.A, and so on; below C is D.
+    tiers: dict[Literal["A", "B", "C"], float] = {"A": 80, "B": 60, "C": 40}
+    rules: tuple[IcpRule, ...] = ()
+    disqualify: tuple[Disqualifier, ...] = ()
+
+
+DEFAULT_NEXT_ACTIONS = {
+    "lead": "Nurture: newsletter, guides and webinar invitations (marketing)",
+    "prospect": "Personal outreach: discovery call and a relevant case study (sales development)",
+    "opportunity": "Book a demo or send a proposal (account executive)",
+    "customer": "Hand to account management; keep off prospecting lists",
+    "disqualified": "Do not contact",
+}
+
+
+class StagesConfig(_Frozen):
+    opportunity_min_probability: float = Field(0.5, ge=0, le=1)
+    # An intent signal lifts a lead to `opportunity` only when its fit is at least this.
+    opportunity_min_fit: float = Field(40, ge=0, le=100)
+    intent_signals: tuple[str, ...] = ("demo_request", "pricing_request", "contact_sales")
+    signal_window_days: int = Field(30, ge=1)
+    next_actions: dict[str, str] = DEFAULT_NEXT_ACTIONS
+    # priority_score = (1 - w) * 100 * probability + w * fit, with w this weight; without a
+    # model, fit and engagement share it the same way.
+    priority_fit_weight: float = Field(0.3, ge=0, le=1)
+
+    @field_validator("next_actions", mode="before")
+    @classmethod
+    def _defaults_for_unnamed_stages(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_NEXT_ACTIONS))
+        if unknown:
+            raise ValueError(f"unknown stage {unknown[0]!r} (stages: {list(DEFAULT_NEXT_ACTIONS)})")
+        return {**DEFAULT_NEXT_ACTIONS, **value}
+
+
+class FeaturesConfig(_Frozen):
+    engagement_windows_days: tuple[int, ...] = (7, 30, 90)
+    # Decayed engagement halves every this many days.
+    decay_half_life_days: float = Field(14, gt=0)
+    company_event_lookback_days: int = Field(180, ge=1)
+    # Firmographics updated longer ago than this are stale.
+    firmographics_max_age_days: int = Field(365, ge=1)
+
+
+class IngestConfig(_Frozen):
+    # Text meaning "no value" in exports, compared after trimming, case-insensitively.
+    missing_values: tuple[str, ...] = (
+        "", "select", "n/a", "na", "-", "--", "null", "none", "#n/a", "nan", "(none)",
+    )
+    # How to read an ambiguous date like 03/04/2025: day first (Nordic and most of Europe) or not.
+    day_first: bool = True
+
+
+class MatchingConfig(_Frozen):
+    # rapidfuzz token-sort ratio (0-100) at or above which a normalized name counts as a match.
+    fuzzy_threshold: float = Field(92, ge=50, le=100)
+    # Extra free-mail domains on top of the built-in list.
+    extra_free_mail_domains: tuple[str, ...] = ()
+
+
+class ModelConfig(_Frozen):
+    # What counts as converting: an opportunity created, or a deal won, within the horizon.
+    label: Literal["opportunity", "won"] = "opportunity"
+    horizon_days: int = Field(90, ge=1)
+    snapshot_every_days: int = Field(14, ge=1)
+    training_window_days: int = Field(540, ge=30)
+    # The last part of the labelled window (by snapshot date) validates the candidates.
+    validation_days: int = Field(90, ge=1)
+    candidates: tuple[Literal["logistic", "gradient_boosting"], ...] = (
+        "logistic", "gradient_boosting",
+    )
+    min_labelled_rows: int = Field(1000, ge=1)
+    min_positives: int = Field(120, ge=1)
+    # Isotonic calibration needs data; below this many validation rows, sigmoid is used.
+    isotonic_min_rows: int = Field(1000, ge=1)
+    seed: int = 42
+
+
+class Config(_Frozen):
+    ingest: IngestConfig = IngestConfig()
+    matching: MatchingConfig = MatchingConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    icp: IcpConfig = IcpConfig()
+    stages: StagesConfig = StagesConfig()
+    model: ModelConfig = ModelConfig()
+
+
+def _error_key(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after[_exactly_one_condition(), IcpRule]",):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def parse_config(raw: dict[str, Any], source: str = "leadscore.toml") -> Config:
+    """Validate a parsed TOML mapping; raise ConfigError naming the first bad key."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        # An unknown key explains the rest (a typo also makes its intended key "missing").
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        key = _error_key(tuple(x for x in first["loc"] if not str(x).startswith("function-")))
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        raise ConfigError(f"{source}: {key or '(top level)'}: {message}") from None

@@ -1,0 +1,202 @@
+"""The catalog: every read and write of the job, and nothing else.
+
+Inputs: one file per source in an input folder (see `features.schema.SOURCES`).
+Outputs, under one output root, one folder per as_of date:
+
+    scores/as_of=D/scores.parquet          scored leads (the full row)
+    exports/as_of=D/leads_for_crm.csv      the CSV sales import into the CRM
+    quarantine/as_of=D/quarantine.parquet  rows set aside, with source file, row and reason
+    duplicates/as_of=D/duplicates.parquet  merged lead ids with their survivor
+    reports/as_of=D/report.md              the run report for sales and ops
+    runs/as_of=D/manifest.json             inputs, hashes, counts, model, config, timings
+
+A run writes everything into a staging folder first and then swaps each as_of folder in with a
+rename; the manifest goes last, so a run without a manifest never completed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from features.config import Config, parse_config
+from features.errors import ConfigError, InputError
+from features.schema import SOURCES, Source
+from features.validate import Validated, validate_source
+from flows.readers import RawTable, find_source_file, read_raw
+
+OUTPUT_KINDS = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
+# The manifest's folder is published last: its presence marks a complete run.
+_PUBLISH_ORDER = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_config(path: Path) -> tuple[Config, str]:
+    """The config and a hash of its meaning (key order and comments do not change the hash)."""
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
+    config = parse_config(raw, source=path.name)
+    canonical = json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return config, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    """One source as read: validated frames plus what the manifest says about the file."""
+
+    name: str
+    file_label: str
+    validated: Validated
+    raw_rows: pl.LazyFrame  # one row, column `rows`: records read from the file
+    file_info: dict[str, Any] = field(default_factory=dict)
+
+
+def _empty_source(source: Source) -> pl.LazyFrame:
+    schema: dict[str, pl.DataType] = {**source.dtypes, "source_row": pl.Int64()}
+    return pl.LazyFrame(schema=schema)
+
+
+def read_source(
+    folder: Path, source: Source, cfg: Config, work_dir: Path
+) -> SourceInput:
+    """Find, read and validate one source; an absent optional source is an empty frame."""
+    path = find_source_file(folder, source.name)
+    if path is None:
+        if source.required:
+            raise InputError(
+                f"{folder}: no '{source.name}' file (expected {source.name}.csv or "
+                f"{source.name}.parquet)"
+            )
+        empty = _empty_source(source)
+        nothing = Validated(empty, pl.LazyFrame(), pl.LazyFrame())
+        return SourceInput(source.name, f"{source.name} (absent)", nothing,
+                           pl.LazyFrame({"rows": [0]}), {"present": False})
+    raw: RawTable = read_raw(path, work_dir)
+    validated = validate_source(raw.frame, source, cfg.ingest, file_label=path.name,
+                                decimal_comma=raw.dialect.get("decimal_comma"))
+    info = {
+        "present": True,
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "sha256": sha256_of(path),
+        "dialect": raw.dialect,
+    }
+    return SourceInput(source.name, path.name, validated,
+                       raw.frame.select(pl.len().alias("rows")), info)
+
+
+def read_sources(folder: Path, cfg: Config, work_dir: Path) -> dict[str, SourceInput]:
+    """Every source of the contract, in contract order."""
+    return {name: read_source(folder, source, cfg, work_dir) for name, source in SOURCES.items()}
+
+
+# ---- outputs -----------------------------------------------------------------------------------
+
+
+def partition(root: Path, kind: str, as_of: date) -> Path:
+    return root / kind / f"as_of={as_of.isoformat()}"
+
+
+def new_staging(root: Path) -> Path:
+    """A private folder under the output root (same filesystem, so renames are atomic)."""
+    staging = root / ".staging" / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def publish(staging: Path, root: Path, as_of: date) -> None:
+    """Swap each staged as_of folder into place; the previous one is removed only afterwards."""
+    _fsync_tree(staging)
+    for kind in _PUBLISH_ORDER:
+        staged = partition(staging, kind, as_of)
+        if not staged.exists():
+            continue
+        target = partition(root, kind, as_of)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        retired = None
+        if target.exists():
+            retired = staging / "retired" / kind
+            retired.parent.mkdir(parents=True, exist_ok=True)
+            target.rename(retired)
+        staged.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path, compression="zstd", statistics=True)
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n",
+                    encoding="utf-8")
+
+
+def write_text(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def completed_runs(root: Path) -> list[date]:
+    """as_of dates with a manifest (complete runs), oldest first."""
+    runs = root / "runs"
+    if not runs.is_dir():
+        return []
+    found = []
+    for folder in runs.glob("as_of=*"):
+        if (folder / "manifest.json").is_file():
+            found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
+    return sorted(found)
+
+
+def previous_scores(root: Path, as_of: date) -> tuple[date | None, pl.LazyFrame | None]:
+    """The latest complete run before as_of: its date and its (lead_id, recommended_stage)."""
+    earlier = [d for d in completed_runs(root) if d < as_of]
+    if not earlier:
+        return None, None
+    last = earlier[-1]
+    path = partition(root, "scores", last) / "scores.parquet"
+    if not path.is_file():
+        return None, None
+    return last, pl.scan_parquet(path).select("lead_id", "recommended_stage")
+
+
+def read_manifest(root: Path, as_of: date) -> dict[str, Any] | None:
+    path = partition(root, "runs", as_of) / "manifest.json"
+    if not path.is_file():
+        return None
+    return dict(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,246 @@
+"""`leadscore`: the command line. Every command has --help.
+
+User errors (a missing file or column, a bad config key, an unusable model) print one line on
+stderr and exit with status 2, without a traceback. Anything else is a bug: it prints the
+traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from features.errors import LeadscoreError
+from flows import PROJECT_ROOT
+
+SAMPLE_INPUTS = PROJECT_ROOT / "data" / "sample"
+BUNDLED_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
+USER_ERROR = 2
+
+
+class UsageError(LeadscoreError):
+    """A bad command-line value."""
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _default_config() -> Path:
+    """`leadscore.toml` in the working folder if there is one, else the bundled default."""
+    local = Path("leadscore.toml")
+    return local if local.is_file() else BUNDLED_CONFIG
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", type=_as_of, default=None,
+                        help="the date to run for, YYYY-MM-DD (default: today); only data "
+                             "known before this date is used")
+    parser.add_argument("--inputs", type=Path, default=SAMPLE_INPUTS,
+                        help="folder with leads, activities, opportunities, companies, "
+                             "company_events (.csv or .parquet); default: the bundled sample")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="TOML config (default: ./leadscore.toml if present, else the "
+                             "bundled data/leadscore.toml)")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="output root (default: out/)")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="model registry folder (default: <out>/models)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadscore",
+        description="Score CRM leads: funnel stage, next action, priority and reasons.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sample = commands.add_parser("sample", help="write a synthetic CRM export to a folder",
+                                 description="Write synthetic leads, activities, "
+                                             "opportunities, companies and company events.")
+    sample.add_argument("--leads", type=int, default=3000, help="number of lead rows")
+    sample.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write")
+    sample.add_argument("--export-date", type=_as_of, default=date(2026, 11, 1),
+                        help="the export's date: every record is dated before it "
+                             "(default 2026-11-01)")
+
+    train = commands.add_parser("train", help="train and register a conversion model",
+                                description="Build point-in-time training snapshots, compare "
+                                            "candidate models on later data, register the best.")
+    _add_run_options(train)
+    train.add_argument("--force", action="store_true",
+                       help="make the new model current even if it is worse than the current")
+
+    score = commands.add_parser("score", help="score every lead as of a date",
+                                description="The nightly run: stage, next action, priority and "
+                                            "reasons per lead, written under --out.")
+    _add_run_options(score)
+
+    demo = commands.add_parser("demo", help="train and score on the bundled sample",
+                               description="Train on the bundled sample, then score it a week "
+                                           "before and on its export date, and print the funnel.")
+    demo.add_argument("--out", type=Path, default=Path("out"), help="output root (default: out/)")
+    return parser
+
+
+def _quiet_user_errors() -> None:
+    """Keep Prefect from printing tracebacks of user errors: the CLI prints one line instead."""
+
+    class _DropUserErrors(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            exc = record.exc_info[1] if record.exc_info else None
+            if isinstance(exc, LeadscoreError):
+                return False
+            message = record.getMessage()
+            return not (message.startswith("Finished in state Failed") and
+                        any(n in message for n in _USER_ERROR_NAMES))
+
+    # Records are filtered where they are made: the flow and task run loggers.
+    for name in ("prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine",
+                 "prefect.task_engine"):
+        logging.getLogger(name).addFilter(_DropUserErrors())
+
+
+_USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError", "AccountingError")
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    from flows.sample_data import MIN_LEADS, write_sample
+
+    if args.leads < MIN_LEADS:
+        raise UsageError(f"--leads must be at least {MIN_LEADS}")
+    info = write_sample(args.out, leads=args.leads, seed=args.seed, export_date=args.export_date)
+    rows = ", ".join(f"{n} {k}" for k, n in info["rows"].items())
+    print(f"leadscore: wrote a sample export to {args.out} ({rows}); "
+          f"everything dated before {info['export_date']}")
+    return 0
+
+
+def _flow_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "as_of": args.as_of,
+        "inputs": args.inputs,
+        "config": args.config or _default_config(),
+        "out": args.out,
+        "models": args.models,
+    }
+
+
+def _preflight(arguments: dict[str, Any]) -> None:
+    """Fail fast on a bad config or missing inputs, before Prefect starts its local server."""
+    from flows.catalog import load_config
+    from flows.readers import find_source_file
+
+    load_config(arguments["config"])
+    if find_source_file(arguments["inputs"], "leads") is None:
+        raise UsageError(f"{arguments['inputs']}: no leads file (leads.csv or leads.parquet)")
+
+
+def _print_training(result: dict[str, Any]) -> None:
+    if result["status"] != "trained":
+        print(f"leadscore train: NOT TRAINED as of {result['as_of']}: {result['message']}. "
+              "`score` will recommend from rules alone and mark every row.")
+        return
+    chosen = result["metrics"]["validation_by_candidate"][result["kind"]]
+    baseline = result["metrics"]["rules_only_baseline"]["icp_fit"]
+    state = "now current" if result["current"] else f"NOT current: {result['promotion']['why']}"
+    print(f"leadscore train: model {result['version']} ({result['kind']}), {state}")
+    print(f"  validation (later data): ROC-AUC {chosen['roc_auc']}, PR-AUC {chosen['pr_auc']}, "
+          f"Brier {chosen['brier']}, log-loss {chosen['log_loss']}, "
+          f"top-decile lift {chosen['lift_top_decile']}")
+    print(f"  rules-only ICP baseline: ROC-AUC {baseline['roc_auc']}, "
+          f"top-decile lift {baseline['lift_top_decile']}")
+    print(f"  model card: {result['model_folder']}/card.md")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    arguments = _flow_arguments(args)
+    _preflight(arguments)
+    from flows.runtime import prefect_runtime
+    from flows.train import train_flow
+
+    with prefect_runtime():
+        _quiet_user_errors()
+        result = train_flow(**arguments, force=args.force)
+    _print_training(result)
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    arguments = _flow_arguments(args)
+    _preflight(arguments)
+    from flows.report import format_console
+    from flows.runtime import prefect_runtime
+    from flows.score import score_flow
+
+    with prefect_runtime():
+        _quiet_user_errors()
+        manifest = score_flow(**arguments)
+    print(format_console(manifest, str(args.out)))
+    return 0
+
+
+def _sample_export_date() -> date:
+    info = json.loads((SAMPLE_INPUTS / "sample.json").read_text(encoding="utf-8"))
+    return date.fromisoformat(info["export_date"])
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from flows.report import format_console
+    from flows.runtime import prefect_runtime
+    from flows.score import score_flow
+    from flows.train import train_flow
+
+    as_of = _sample_export_date()
+    common = {"inputs": SAMPLE_INPUTS, "config": BUNDLED_CONFIG, "out": args.out,
+              "models": None}
+    print(f"leadscore demo: the bundled sample, exported {as_of}; outputs under {args.out}/")
+    with prefect_runtime():
+        _quiet_user_errors()
+        trained = train_flow(as_of=as_of, **common)
+        _print_training(trained)
+        score_flow(as_of=as_of - timedelta(days=7), **common)
+        manifest = score_flow(as_of=as_of, **common)
+    print(format_console(manifest, str(args.out)))
+    print(f"  report: {args.out}/reports/as_of={as_of}/report.md")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "sample": _run_sample,
+    "train": _run_train,
+    "score": _run_score,
+    "demo": _run_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LeadscoreError as exc:
+        print(f"leadscore {args.command}: error: {exc}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print("leadscore: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The model registry: versioned model folders and a pointer to the current one.
+
+    models/<version>/model.skops     estimator + calibrator (skops: loading runs no code)
+    models/<version>/encoding.json   the feature spec and category order
+    models/<version>/card.json       the model card (data window, counts, metrics, versions)
+    models/<version>/card.md         the same card for people
+    models/current.json              {"version": ...}: the model `score` uses
+    models/status.json               the last training's outcome (e.g. too little history)
+
+Every file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import skops.io as sio
+
+from features.errors import ModelError
+from scoring.encoding import FeatureEncoding
+from scoring.model import TrainedModel
+
+# Types skops does not trust by default that a leadscore model legitimately contains.
+_ALLOWED_TYPES = frozenset({
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+})
+_CHECKED_LIBRARIES = ("scikit-learn", "numpy", "skops")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def current_version(models: Path) -> str | None:
+    pointer = models / "current.json"
+    if not pointer.is_file():
+        return None
+    return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
+
+
+def set_current(models: Path, version: str) -> None:
+    _atomic_write_text(models / "current.json", json.dumps({"version": version}) + "\n")
+
+
+def training_status(models: Path) -> dict[str, Any] | None:
+    path = models / "status.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def write_training_status(models: Path, status: dict[str, Any]) -> None:
+    models.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(models / "status.json", json.dumps(status, indent=2, default=str) + "\n")
+
+
+def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, Any],
+               card_markdown: str) -> Path:
+    """Write a model folder atomically (a staging folder renamed into place)."""
+    final = models / version
+    staging = models / f".{version}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir(parents=True)
+    payload = {
+        "kind": model.kind,
+        "estimator": model.estimator,
+        "calibrator": model.calibrator,
+        "linear_baseline": model.linear_baseline,
+    }
+    sio.dump(payload, staging / "model.skops")
+    (staging / "encoding.json").write_text(json.dumps(model.encoding.to_json(), indent=2),
+                                           encoding="utf-8")
+    (staging / "card.json").write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
+    (staging / "card.md").write_text(card_markdown, encoding="utf-8")
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+    return final
+
+
+def read_card(models: Path, version: str) -> dict[str, Any]:
+    path = models / version / "card.json"
+    if not path.is_file():
+        raise ModelError(f"model {version}: card.json missing in {path.parent}")
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
+
+
+def check_compatible(card: dict[str, Any], expected_features: list[str],
+                     libraries: dict[str, str]) -> None:
+    """Raise ModelError when the model's feature set or library major versions differ."""
+    version = card.get("version", "?")
+    trained_with = card.get("features", [])
+    if list(trained_with) != list(expected_features):
+        missing = sorted(set(expected_features) - set(trained_with))
+        extra = sorted(set(trained_with) - set(expected_features))
+        raise ModelError(
+            f"model {version} was trained on a different feature set (this config adds "
+            f"{missing or 'nothing'}, drops {extra or 'nothing'}); run `leadscore train` again"
+        )
+    for library in _CHECKED_LIBRARIES:
+        then = card.get("libraries", {}).get(library)
+        now = libraries.get(library)
+        if then is None or now is None or _major(then) != _major(now):
+            raise ModelError(
+                f"model {version} was saved with {library} {then}, this is {now}: "
+                "a different major version; run `leadscore train` again"
+            )
+
+
+def load_model(models: Path, version: str) -> TrainedModel:
+    """Load a model folder, refusing any type outside the allow-list (no code runs on load)."""
+    folder = models / version
+    path = folder / "model.skops"
+    if not path.is_file():
+        raise ModelError(f"model {version}: model.skops missing in {folder}")
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = sorted(set(untrusted) - _ALLOWED_TYPES)
+    if unexpected:
+        raise ModelError(f"model {version}: refusing to load unexpected types {unexpected}")
+    payload = sio.load(path, trusted=list(untrusted))
+    encoding = FeatureEncoding.from_json(
+        json.loads((folder / "encoding.json").read_text(encoding="utf-8"))
+    )
+    baseline = payload.get("linear_baseline")
+    return TrainedModel(
+        kind=payload["kind"],
+        encoding=encoding,
+        estimator=payload["estimator"],
+        calibrator=payload["calibrator"],
+        linear_baseline=None if baseline is None else np.asarray(baseline, dtype=np.float64),
+    )

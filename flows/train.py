@@ -1,0 +1,186 @@
+"""The `train` flow: point-in-time training set, candidates compared on later data, registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from features.build import PreparedInputs
+from features.config import Config
+from features.training import labelled_snapshot_dates, training_set
+from flows.catalog import load_config, new_staging
+from flows.models import library_versions
+from flows.registry import (
+    current_version,
+    load_model,
+    read_card,
+    save_model,
+    set_current,
+    write_training_status,
+)
+from flows.score import DEFAULT_CONFIG, SAMPLE_INPUTS, materialize, prepare_inputs, read_inputs
+from scoring.encoding import canonical_feature_spec
+from scoring.score import with_icp
+from scoring.train import TrainingOutcome, train_conversion_model, validation_log_loss
+
+
+@task(cache_policy=NO_CACHE)
+def build_training_set(inputs: PreparedInputs, cfg: Config, dates: list[date]) -> pl.DataFrame:
+    """Collect the labelled snapshots (the scikit-learn boundary)."""
+    return with_icp(training_set(inputs, cfg, dates), cfg).collect()
+
+
+@task(cache_policy=NO_CACHE)
+def fit_and_select(labelled: pl.DataFrame, cfg: Config) -> TrainingOutcome:
+    return train_conversion_model(labelled, canonical_feature_spec(cfg), cfg.model)
+
+
+def model_version(as_of: date, config_hash: str, input_hashes: list[str], kind: str) -> str:
+    """Same inputs, config and as_of give the same version: re-training is idempotent."""
+    digest = hashlib.sha256("|".join([config_hash, kind, *input_hashes]).encode()).hexdigest()
+    return f"{as_of:%Y%m%d}-{digest[:10]}"
+
+
+def model_card(outcome: TrainingOutcome, version: str, as_of: date, dates: list[date],
+               config_hash: str, cfg: Config) -> dict[str, Any]:
+    assert outcome.model is not None
+    calibrator = type(outcome.model.calibrator).__name__
+    return {
+        "version": version,
+        "trained_as_of": as_of.isoformat(),
+        "kind": outcome.chosen,
+        "label": {"event": cfg.model.label, "horizon_days": cfg.model.horizon_days},
+        "data_window": {
+            "first_snapshot": dates[0].isoformat(),
+            "last_snapshot": dates[-1].isoformat(),
+            "snapshot_every_days": cfg.model.snapshot_every_days,
+            "validation_window": list(outcome.validation_window or ()),
+        },
+        "counts": outcome.counts,
+        "features": list(outcome.model.encoding.names),
+        "calibration": "isotonic" if calibrator == "IsotonicRegression" else "sigmoid",
+        "selection": outcome.message,
+        "metrics": {
+            "validation_by_candidate": outcome.candidates,
+            "rules_only_baseline": outcome.baseline,
+        },
+        "libraries": library_versions(),
+        "config_sha256": config_hash,
+    }
+
+
+def _metric_row(name: str, metrics: dict[str, Any]) -> str:
+    cells = [metrics.get(k, "") for k in ("roc_auc", "pr_auc", "brier", "log_loss",
+                                         "lift_top_decile")]
+    return f"| {name} | " + " | ".join("" if c == "" else f"{c}" for c in cells) + " |"
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    metrics = card["metrics"]
+    lines = [
+        f"# Model {card['version']}",
+        "",
+        f"- Kind: {card['kind']}, calibration: {card['calibration']}",
+        f"- Predicts: {card['label']['event']} within {card['label']['horizon_days']} days",
+        f"- Snapshots: {card['data_window']['first_snapshot']} to "
+        f"{card['data_window']['last_snapshot']}, every "
+        f"{card['data_window']['snapshot_every_days']} days",
+        f"- Validation window (later than training): "
+        f"{' to '.join(card['data_window']['validation_window'])}",
+        f"- Rows {card['counts']['rows']}, leads {card['counts']['leads']}, "
+        f"converted leads {card['counts']['converted_leads']}",
+        f"- Libraries: {', '.join(f'{k} {v}' for k, v in card['libraries'].items())}",
+        "",
+        "## Validation metrics (trained on earlier snapshots only)",
+        "",
+        "| model | ROC-AUC | PR-AUC | Brier | log-loss | top-decile lift |",
+        "|---|---|---|---|---|---|",
+        *[_metric_row(k, v) for k, v in metrics["validation_by_candidate"].items()],
+        *[_metric_row(f"{k} (rules only)", v) for k, v in metrics["rules_only_baseline"].items()],
+        "",
+        "## Calibration of the chosen model (validation)",
+        "",
+        "| bin | rows | mean predicted | observed |",
+        "|---|---|---|---|",
+        *[f"| {r['bin']} | {r['rows']} | {r['mean_predicted']} | {r['observed_rate']} |"
+          for r in metrics["validation_by_candidate"][card["kind"]]["calibration"]],
+        "",
+        f"Features ({len(card['features'])}): {', '.join(card['features'])}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _promotion(models: Path, outcome: TrainingOutcome, cfg: Config, force: bool) -> dict[str, Any]:
+    """Decide whether the new model replaces the current one (no worse on the same window)."""
+    current = current_version(models)
+    if current is None:
+        return {"promote": True, "why": "no current model"}
+    if force:
+        return {"promote": True, "why": "--force", "replaces": current}
+    assert outcome.model is not None and outcome.validation_rows is not None
+    card = read_card(models, current)
+    if card.get("features") != list(outcome.model.encoding.names):
+        return {"promote": True, "why": "the current model's features no longer match the config",
+                "replaces": current}
+    old = validation_log_loss(load_model(models, current), outcome.validation_rows)
+    new = validation_log_loss(outcome.model, outcome.validation_rows)
+    verdict = {"current": current, "current_log_loss": old, "new_log_loss": new,
+               "promote": new <= old}
+    verdict["why"] = ("no worse than the current model on the validation window" if new <= old
+                      else "worse than the current model on the validation window "
+                           "(use --force to promote anyway)")
+    return verdict
+
+
+@flow(name="train")
+def train_flow(
+    as_of: date | None = None,
+    inputs: Path = SAMPLE_INPUTS,
+    config: Path = DEFAULT_CONFIG,
+    out: Path = Path("out"),
+    models: Path | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Train on history known before `as_of` (default today) and register the model."""
+    logger = get_run_logger()
+    as_of = as_of or date.today()
+    cfg, config_hash = load_config(config)
+    models = models or out / "models"
+    out.mkdir(parents=True, exist_ok=True)
+    staging = new_staging(out)
+    try:
+        sources = read_inputs(inputs, cfg, staging / "work")
+        prepared = prepare_inputs(sources, cfg, as_of)
+        held = materialize(sources, prepared)
+        dates = labelled_snapshot_dates(cfg, as_of)
+        labelled = build_training_set(held.inputs, cfg, dates)
+        outcome = fit_and_select(labelled, cfg)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result: dict[str, Any] = {"as_of": as_of.isoformat(), "status": outcome.status,
+                              "message": outcome.message, "counts": outcome.counts}
+    if outcome.model is None:
+        logger.warning("Not training: %s", outcome.message)
+        write_training_status(models, result)
+        return result
+    hashes = [s.file_info.get("sha256", "absent") for s in sources.values()]
+    version = model_version(as_of, config_hash, hashes, outcome.chosen or "")
+    card = model_card(outcome, version, as_of, dates, config_hash, cfg)
+    promotion = _promotion(models, outcome, cfg, force)
+    save_model(models, version, outcome.model, card, card_markdown(card))
+    if promotion["promote"]:
+        set_current(models, version)
+    result.update({"version": version, "kind": outcome.chosen, "current": promotion["promote"],
+                   "promotion": promotion, "metrics": card["metrics"],
+                   "model_folder": str(models / version)})
+    write_training_status(models, json.loads(json.dumps(result, default=str)))
+    return result

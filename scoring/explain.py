@@ -1,0 +1,189 @@
+"""Reasons per lead: the factors that raised and lowered the model's score, in plain words.
+
+Method: the model's raw score (log-odds) is decomposed exactly into a bias plus one contribution
+per feature (see `scoring.model`). For each lead the three largest positive contributions become
+"raises" factors and the three most negative "lowers" factors, each phrased from the lead's own
+value of that feature ("12 page views in the last 90 days"). Contributions smaller than
+`min_effect` log-odds are left out: they would explain nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from features.engagement import COUNTED_TYPES
+from scoring.encoding import FeatureEncoding
+
+FACTOR_COLUMNS = ("factors_up", "factors_down")
+
+_COUNT_NOUNS = {
+    "email_open": "email opens",
+    "email_click": "email clicks",
+    "page_view": "page views",
+    "pricing_page_view": "pricing page views",
+    "content_download": "content downloads",
+    "form_submit": "form submissions",
+    "webinar_attended": "webinars attended",
+    "meeting": "meetings",
+    "call": "calls",
+    "reply": "replies",
+}
+_SENIORITY_WORDS = {
+    "c_level": "C-level title", "vp": "VP title", "director": "director-level title",
+    "manager": "manager title", "individual": "individual-contributor title",
+    "unknown": "seniority not clear from the title",
+}
+_EMAIL_WORDS = {
+    "business": "business email address", "free_mail": "free-mail address (gmail, hotmail...)",
+    "role": "shared role address (info@, sales@...)", "missing": "no email address",
+    "invalid": "malformed email address",
+}
+
+Phrase = Callable[[pl.Expr], pl.Expr]
+
+
+def _text(value: pl.Expr) -> pl.Expr:
+    return value.cast(pl.String)
+
+
+def _count(noun: str, window: str) -> Phrase:
+    tail = f" {noun} {window}".rstrip()
+    return lambda v: pl.when(v.fill_null(0) == 0).then(pl.lit(f"no{tail}")).otherwise(
+        _text(v) + pl.lit(tail))
+
+
+def _optional(present: Callable[[pl.Expr], pl.Expr], absent: str) -> Phrase:
+    return lambda v: pl.when(v.is_null()).then(pl.lit(absent)).otherwise(present(v))
+
+
+def _days_ago(v: pl.Expr) -> pl.Expr:
+    return pl.when(v == 0).then(pl.lit("yesterday")).otherwise(_text(v + 1) + pl.lit(" days ago"))
+
+
+def _flag(yes: str, no: str) -> Phrase:
+    return lambda v: pl.when(v.fill_null(False)).then(pl.lit(yes)).otherwise(pl.lit(no))
+
+
+def _mapped(words: dict[str, str], fallback: str) -> Phrase:
+    return lambda v: v.replace_strict(words, default=pl.lit(fallback) + _text(v),
+                                      return_dtype=pl.String)
+
+
+def _phrases(encoding: FeatureEncoding) -> dict[str, Phrase]:
+    names = set(encoding.names)
+    longest = max([int(n.removeprefix("activity_count_").removesuffix("d"))
+                   for n in names if n.startswith("activity_count_") and n.endswith("d")
+                   and n.removeprefix("activity_count_").removesuffix("d").isdigit()] or [90])
+    phrases: dict[str, Phrase] = {
+        "activity_count_total": _count("activities in total", ""),
+        "days_since_last_activity": _optional(lambda v: pl.lit("last activity ") + _days_ago(v),
+                                              "no recorded activity"),
+        "engagement_decayed": lambda v: pl.lit("recent engagement score ") + _text(v.round(1)),
+        "intent_signals_recent": _count("buying signals (demo, pricing or contact requests)",
+                                        "recently"),
+        "days_since_intent_signal": _optional(
+            lambda v: pl.lit("last buying signal ") + _days_ago(v), "never sent a buying signal"),
+        "seniority_level": lambda v: pl.lit("seniority level ") + _text(v) + pl.lit(" of 5"),
+        "seniority": _mapped(_SENIORITY_WORDS, "title: "),
+        "lead_age_days": lambda v: pl.lit("lead created ") + _text(v) + pl.lit(" days ago"),
+        "budget": _optional(lambda v: pl.lit("budget of ") + _text(v.round(0)), "no budget given"),
+        "timeline_days": _optional(lambda v: pl.lit("buying timeline in ") + _text(v)
+                                   + pl.lit(" days"), "no buying timeline given"),
+        "employees": _optional(lambda v: pl.lit("company of ") + _text(v) + pl.lit(" employees"),
+                               "company size unknown"),
+        "revenue": _optional(lambda v: pl.lit("company revenue ") + _text(v.round(0)),
+                             "company revenue unknown"),
+        "company_age_years": _optional(lambda v: pl.lit("company founded ") + _text(v)
+                                       + pl.lit(" years ago"), "company age unknown"),
+        "open_jobs": _optional(lambda v: pl.lit("company has ") + _text(v)
+                               + pl.lit(" open jobs"), "company hiring unknown"),
+        "firmographics_age_days": _optional(lambda v: pl.lit("company data ") + _text(v)
+                                            + pl.lit(" days old"), "no dated company data"),
+        "days_since_funding": _optional(lambda v: pl.lit("company raised funding ")
+                                        + _days_ago(v), "no known funding round"),
+        "hiring_events_recent": _count("hiring announcements at the company", "recently"),
+        "match_confidence": _optional(lambda v: pl.lit("company identified (confidence ")
+                                      + _text(v.round(2)) + pl.lit(")"), "company not identified"),
+        "lost_opportunities": _count("earlier lost opportunities", ""),
+        "has_phone": _flag("has a phone number", "no phone number"),
+        "has_budget": _flag("gave a budget", "no budget given"),
+        "has_need": _flag("described a need", "no need described"),
+        "has_firmographics": _flag("company data available", "no company data"),
+        "funded_recently": _flag("company raised funding recently", "no recent funding"),
+        "expansion_recently": _flag("company expanding", "no recent expansion"),
+        "leadership_change_recently": _flag("new leadership at the company",
+                                            "no leadership change"),
+        "company_open_opportunity": _flag("company already in the pipeline",
+                                          "company not in the pipeline"),
+        "department": _optional(lambda v: pl.lit("works in ") + v, "department unknown"),
+        "email_quality": _mapped(_EMAIL_WORDS, "email: "),
+        "lead_source": _optional(lambda v: pl.lit("came from ") + v, "lead source unknown"),
+        "country": _optional(lambda v: pl.lit("based in ") + v, "country unknown"),
+        "industry_division": _optional(lambda v: pl.lit("industry division ") + v,
+                                       "industry unknown"),
+        "last_intent_signal": _optional(lambda v: pl.lit("last buying signal was ")
+                                        + v.str.replace_all("_", " "), "no buying signal"),
+        "match_method": _optional(lambda v: pl.lit("company matched by ")
+                                  + v.str.replace_all("_", " "), "company not matched"),
+    }
+    for name in names:
+        if name.startswith("activity_count_") and name not in phrases:
+            window = name.removeprefix("activity_count_").removesuffix("d")
+            phrases[name] = _count("activities", f"in the last {window} days")
+    for kind in COUNTED_TYPES:
+        phrases[f"{kind}_{longest}d"] = _count(_COUNT_NOUNS[kind], f"in the last {longest} days")
+    return phrases
+
+
+def _generic(name: str) -> Phrase:
+    label = name.replace("_", " ")
+    return lambda v: pl.lit(f"{label}: ") + _text(v).fill_null("missing")
+
+
+def phrase_frame(frame: pl.DataFrame, encoding: FeatureEncoding) -> pl.DataFrame:
+    """One phrase per model feature per row, columns in the encoding's order."""
+    known = _phrases(encoding)
+    return frame.select(
+        (known.get(name) or _generic(name))(pl.col(name)).alias(name) for name in encoding.names
+    )
+
+
+def _pick(phrases: pl.DataFrame, order: np.ndarray, keep: np.ndarray) -> pl.Series:
+    """Per row, the phrases at the column indexes in `order` where `keep` is true."""
+    listed = phrases.select(pl.concat_list(pl.all()).alias("all"))
+    picks = [
+        pl.when(pl.Series(keep[:, k])).then(
+            pl.col("all").list.get(pl.lit(pl.Series(order[:, k].astype(np.int64))),
+                                   null_on_oob=True)
+        )
+        for k in range(order.shape[1])
+    ]
+    return listed.select(pl.concat_list(picks).list.drop_nulls().alias("picked")).to_series()
+
+
+def top_factors(
+    frame: pl.DataFrame,
+    contributions: np.ndarray,
+    encoding: FeatureEncoding,
+    *,
+    count: int = 3,
+    min_effect: float = 0.05,
+) -> pl.DataFrame:
+    """factors_up and factors_down: lists of up to `count` phrases per row, strongest first."""
+    n_rows = contributions.shape[0]
+    if n_rows == 0:
+        empty = pl.Series([], dtype=pl.List(pl.String))
+        return pl.DataFrame({"factors_up": empty, "factors_down": empty})
+    count = min(count, contributions.shape[1])
+    up_order = np.argsort(-contributions, axis=1, kind="stable")[:, :count]
+    down_order = np.argsort(contributions, axis=1, kind="stable")[:, :count]
+    up_keep = np.take_along_axis(contributions, up_order, axis=1) > min_effect
+    down_keep = np.take_along_axis(contributions, down_order, axis=1) < -min_effect
+    phrases = phrase_frame(frame, encoding)
+    return pl.DataFrame({
+        "factors_up": _pick(phrases, up_order, up_keep).alias("factors_up"),
+        "factors_down": _pick(phrases, down_order, down_keep).alias("factors_down"),
+    })

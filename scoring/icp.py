@@ -1,0 +1,141 @@
+"""Ideal Customer Profile fit: the rules in leadscore.toml compiled to polars expressions.
+
+fit = 100 * (points of the matching rules) / (sum of all positive points), clipped to 0-100.
+A rule whose field is missing for a lead neither matches nor fails: it is listed in `icp_unknown`,
+so a salesperson can see that fit may be understated for lack of data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from features.config import Condition, Disqualifier, IcpConfig, IcpRule
+from features.errors import ConfigError
+from features.exprs import first_match
+
+ICP_COLUMNS = ("icp_points", "icp_fit", "icp_tier", "icp_matched", "icp_unknown",
+               "disqualified_reason")
+
+# Always applied, before the configured disqualifiers: contact consent is not a preference.
+BUILT_IN_DISQUALIFIERS: tuple[tuple[pl.Expr, str], ...] = (
+    (pl.col("opted_out") | pl.col("unsubscribed"), "opted out of contact"),
+    (pl.col("bounced") | pl.col("bounced_activity"), "email address bounced"),
+)
+
+_TEXT_CONDITIONS = ("in_", "not_in", "prefix_in")
+_NUMBER_CONDITIONS = ("between", "at_least", "at_most")
+
+
+def _lowered(values: Sequence[str]) -> list[str]:
+    return [v.lower() for v in values]
+
+
+def _text(column: pl.Expr) -> pl.Expr:
+    return column.cast(pl.String).str.to_lowercase()
+
+
+def _check_field(rule: Condition, schema: pl.Schema, where: str) -> pl.DataType:
+    if rule.field not in schema:
+        known = ", ".join(sorted(schema.names()))
+        raise ConfigError(
+            f"{where} {rule.name!r}: field {rule.field!r} is not a feature column (known: {known})"
+        )
+    dtype = schema[rule.field]
+    kind = rule.condition
+    if kind in _NUMBER_CONDITIONS and not dtype.is_numeric():
+        raise ConfigError(f"{where} {rule.name!r}: {kind} needs a numeric field, "
+                          f"{rule.field!r} is {dtype}")
+    if kind == "is_true" and dtype != pl.Boolean:
+        raise ConfigError(f"{where} {rule.name!r}: is_true needs a true/false field, "
+                          f"{rule.field!r} is {dtype}")
+    return dtype
+
+
+def condition_expr(rule: Condition, schema: pl.Schema, where: str = "icp.rules") -> pl.Expr:
+    """True where the rule holds, false where it does not, null where the field is missing."""
+    dtype = _check_field(rule, schema, where)
+    col = pl.col(rule.field)
+    if rule.in_ is not None:
+        return _text(col).is_in(_lowered(rule.in_))
+    if rule.not_in is not None:
+        return ~_text(col).is_in(_lowered(rule.not_in))
+    if rule.prefix_in is not None:
+        return pl.any_horizontal(_text(col).str.starts_with(p) for p in _lowered(rule.prefix_in))
+    if rule.between is not None:
+        return col.is_between(rule.between[0], rule.between[1], closed="both")
+    if rule.at_least is not None:
+        return col >= rule.at_least
+    if rule.at_most is not None:
+        return col <= rule.at_most
+    if rule.is_true is not None:
+        return col == rule.is_true
+    if rule.contains_any is not None:
+        wanted = _lowered(rule.contains_any)
+        if isinstance(dtype, pl.List):
+            return col.list.eval(pl.element().str.to_lowercase().is_in(wanted)).list.any()
+        return pl.any_horizontal(_text(col).str.contains(w, literal=True) for w in wanted)
+    equals = rule.equals
+    return _text(col) == str(equals).lower() if isinstance(equals, str) else col == equals
+
+
+def _points_label(rule: IcpRule) -> str:
+    sign = "+" if rule.points >= 0 else ""
+    return f"{rule.name} ({sign}{rule.points:g})"
+
+
+def _named_where(conditions: Sequence[tuple[pl.Expr, str]]) -> pl.Expr:
+    """A list of the names whose condition is true (an empty list when none)."""
+    if not conditions:
+        return pl.lit([], dtype=pl.List(pl.String))
+    names = [pl.when(c).then(pl.lit(n)) for c, n in conditions]
+    return pl.concat_list(names).list.drop_nulls()
+
+
+def _tier(fit: pl.Expr, tiers: Mapping[str, float]) -> pl.Expr:
+    return (
+        pl.when(fit >= tiers["A"]).then(pl.lit("A"))
+        .when(fit >= tiers["B"]).then(pl.lit("B"))
+        .when(fit >= tiers["C"]).then(pl.lit("C"))
+        .otherwise(pl.lit("D"))
+    )
+
+
+def _disqualified_reason(cfg: IcpConfig, schema: pl.Schema) -> pl.Expr:
+    checks: list[tuple[pl.Expr, str]] = list(BUILT_IN_DISQUALIFIERS)
+    for rule in cfg.disqualify:
+        checks.append((condition_expr(rule, schema, "icp.disqualify"), _disqualifier_text(rule)))
+    return first_match([(condition, text) for condition, text in checks], None)
+
+
+def _disqualifier_text(rule: Disqualifier) -> str:
+    return rule.reason or rule.name
+
+
+def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
+    """Score every row against the ICP rules and hard disqualifiers.
+
+    Needs: the feature columns named by the rules, plus opted_out, unsubscribed, bounced and
+    bounced_activity for the built-in disqualifiers.
+    Adds: icp_points, icp_fit (0-100), icp_tier (A-D), icp_matched (rule names with points),
+    icp_unknown (rules whose field is missing), disqualified_reason (null when not disqualified).
+    Raises ConfigError naming the rule when a field is unknown or of the wrong type.
+    """
+    schema = features.collect_schema()
+    compiled = [(rule, condition_expr(rule, schema)) for rule in cfg.rules]
+    max_points = sum(r.points for r in cfg.rules if r.points > 0)
+    points = pl.sum_horizontal(
+        [pl.when(c.fill_null(False)).then(pl.lit(r.points)).otherwise(0.0) for r, c in compiled]
+        or [pl.lit(0.0)]
+    )
+    fit = (points * 100.0 / max_points).clip(0, 100).round(1) if max_points else pl.lit(0.0)
+    return features.with_columns(
+        points.alias("icp_points"),
+        fit.alias("icp_fit"),
+        _tier(fit, {str(k): v for k, v in cfg.tiers.items()}).alias("icp_tier"),
+        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled])
+        .alias("icp_matched"),
+        _named_where([(c.is_null(), r.name) for r, c in compiled]).alias("icp_unknown"),
+        _disqualified_reason(cfg, schema).alias("disqualified_reason"),
+    )

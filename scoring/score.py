@@ -1,0 +1,99 @@
+"""From features to scored rows: ICP fit, probability and factors, stage, reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from features.config import Config
+from features.schema import LEADS, SCORED_COLUMNS
+from scoring.encoding import add_derived_columns
+from scoring.explain import top_factors
+from scoring.icp import icp_fit
+from scoring.model import TrainedModel
+from scoring.stage import compare_with_previous, reasons, recommend_stage
+
+NO_MODEL_NOTE = "no trained model yet; stage recommended from rules alone"
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """What the conversion model contributes to this run, or why it contributes nothing.
+
+    status: "model" (probabilities from `model`), "no_model" (none registered) or
+    "insufficient_history" (training found too few labelled leads or conversions).
+    """
+
+    status: str
+    note: str | None = None
+    model: TrainedModel | None = None
+    version: str | None = None
+
+
+def with_icp(features: pl.LazyFrame, cfg: Config) -> pl.LazyFrame:
+    """Derived model columns and ICP fit on top of the features."""
+    return icp_fit(add_derived_columns(features), cfg.icp)
+
+
+def with_probabilities(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFrame:
+    """Adds conversion_probability, probability_status, probability_note, model_version,
+    factors_up and factors_down. Without a model the probability is null and every row says why.
+    """
+    if verdict.model is None:
+        empty = pl.lit([], dtype=pl.List(pl.String))
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("conversion_probability"),
+            pl.lit(verdict.status).alias("probability_status"),
+            pl.lit(verdict.note or NO_MODEL_NOTE).alias("probability_note"),
+            pl.lit(None, dtype=pl.String).alias("model_version"),
+            empty.alias("factors_up"),
+            empty.alias("factors_down"),
+        )
+    model = verdict.model
+    matrix = model.encoding.matrix(frame)
+    probability = model.probability(matrix)
+    _, contributions = model.contributions(matrix)
+    factors = top_factors(frame, contributions, model.encoding)
+    return frame.with_columns(
+        pl.Series("conversion_probability", probability).round(4),
+        pl.lit("model").alias("probability_status"),
+        pl.lit(None, dtype=pl.String).alias("probability_note"),
+        pl.lit(verdict.version).alias("model_version"),
+        factors["factors_up"],
+        factors["factors_down"],
+    )
+
+
+def _business_id() -> pl.Expr:
+    from_company = pl.when(pl.col("company_key").str.contains(r"^[A-Z]{2}:")).then(
+        pl.col("company_key"))
+    return pl.coalesce(from_company, pl.col("lead_business_id")).alias("business_id")
+
+
+def finish(
+    scored: pl.LazyFrame,
+    leads: pl.LazyFrame,
+    cfg: Config,
+    as_of: date,
+    previous: pl.LazyFrame | None,
+) -> pl.LazyFrame:
+    """Stage, next action, priority, change and reasons; then the output columns.
+
+    Needs the ICP, probability and factor columns from the steps above, plus `leads` (the
+    surviving lead rows, for company_name, merged_ids and pass-through columns).
+    Returns SCORED_COLUMNS followed by the export's own extra columns, sorted by lead_id.
+    """
+    canonical = {c.name for c in LEADS.columns} | {"source_row", "merged_ids"}
+    extras = [c for c in leads.collect_schema().names() if c not in canonical]
+    lead_part = leads.select("lead_id", "company_name", "merged_ids", *extras)
+    staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
+    compared = compare_with_previous(staged, previous)
+    return (
+        compared.with_columns(reasons(cfg.stages), _business_id())
+        .join(lead_part, on="lead_id", how="left")
+        .with_columns(pl.col("merged_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .select(*SCORED_COLUMNS, *extras)
+        .sort("lead_id")
+    )

@@ -1,0 +1,196 @@
+"""Stage recommendation: stage, next action, priority and the reasons a salesperson reads.
+
+Order of decision (first that applies):
+1. disqualified: a built-in or configured disqualifier matched;
+2. customer: the lead has a won deal (a colleague's won deal makes the company a customer: that
+   is a reason and changes the next action, not the person's stage);
+3. opportunity: an open opportunity already exists, or fit >= opportunity_min_fit with an intent
+   signal in the signal window, or conversion probability >= opportunity_min_probability;
+4. prospect: fit >= prospect_min_fit;
+5. lead: everything else.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.config import StagesConfig
+from features.exprs import first_match
+from features.schema import FUNNEL_ORDER
+
+SIGNAL_PHRASES = {
+    "demo_request": "requested a demo",
+    "pricing_request": "asked for pricing",
+    "contact_sales": "contacted sales",
+    "pricing_page_view": "viewed the pricing page",
+    "meeting": "had a meeting",
+    "reply": "replied to an email",
+    "form_submit": "submitted a form",
+}
+
+STAGE_COLUMNS = ("recommended_stage", "stage_basis", "next_action", "priority_score", "priority",
+                 "stage_change")
+
+
+def _has_recent_intent() -> pl.Expr:
+    return pl.col("intent_signals_recent").fill_null(0) > 0
+
+
+def _stage_and_basis(cfg: StagesConfig, prospect_min_fit: float) -> tuple[pl.Expr, pl.Expr]:
+    probability = pl.col("conversion_probability")
+    rules: list[tuple[pl.Expr, str, str]] = [
+        (pl.col("disqualified_reason").is_not_null(), "disqualified", "disqualifier"),
+        (pl.col("won_deal"), "customer", "won deal"),
+        (pl.col("open_opportunity"), "opportunity", "open opportunity in the CRM"),
+        ((pl.col("icp_fit") >= cfg.opportunity_min_fit) & _has_recent_intent(),
+         "opportunity", "fit and buying intent"),
+        (probability.fill_null(-1.0) >= cfg.opportunity_min_probability,
+         "opportunity", "conversion probability"),
+        (pl.col("icp_fit") >= prospect_min_fit, "prospect", "ICP fit"),
+    ]
+    stage = first_match([(condition, name) for condition, name, _ in rules], "lead")
+    basis = first_match([(condition, why) for condition, _, why in rules], "default")
+    return stage, basis
+
+
+def _days_ago(days_before: pl.Expr) -> pl.Expr:
+    """Phrase for an event `days_before` whole days before as_of (0 = the day before as_of)."""
+    return (
+        pl.when(days_before == 0)
+        .then(pl.lit("yesterday"))
+        .otherwise((days_before + 1).cast(pl.String) + pl.lit(" days ago"))
+    )
+
+
+def _intent_phrase() -> pl.Expr:
+    signal = pl.col("last_intent_signal")
+    verb = signal.replace_strict(SIGNAL_PHRASES, default=signal.str.replace_all("_", " "),
+                                 return_dtype=pl.String)
+    return verb + pl.lit(" ") + _days_ago(pl.col("days_since_intent_signal"))
+
+
+def _priority_score(cfg: StagesConfig) -> pl.Expr:
+    weight = cfg.priority_fit_weight
+    fit = pl.col("icp_fit").fill_null(0.0)
+    with_model = (1 - weight) * 100 * pl.col("conversion_probability") + weight * fit
+    engagement = (
+        pl.when(_has_recent_intent()).then(1.0)
+        .otherwise((pl.col("engagement_decayed").fill_null(0.0) / 5).clip(0, 1))
+    )
+    rules_only = (1 - weight) * fit + weight * 100 * engagement
+    return pl.coalesce(with_model, rules_only).round(2)
+
+
+COMPANY_IS_CUSTOMER_ACTION = "Their company is a customer: agree with its account manager first. "
+
+
+def _next_action(cfg: StagesConfig) -> pl.Expr:
+    action = pl.col("recommended_stage").replace_strict(cfg.next_actions, return_dtype=pl.String)
+    workable = ~pl.col("recommended_stage").is_in(["customer", "disqualified"])
+    return (
+        pl.when(workable & pl.col("company_won_deal").fill_null(False))
+        .then(pl.lit(COMPANY_IS_CUSTOMER_ACTION) + action)
+        .otherwise(action)
+    )
+
+
+def _stage_change() -> pl.Expr:
+    crm = pl.col("crm_stage")
+    new = pl.col("recommended_stage")
+    crm_rank = crm.replace_strict(FUNNEL_ORDER, default=None, return_dtype=pl.Int8)
+    new_rank = new.replace_strict(FUNNEL_ORDER, default=None, return_dtype=pl.Int8)
+    return (
+        pl.when(crm.is_null()).then(pl.lit("new"))
+        .when(crm == new).then(pl.lit("same"))
+        .when(new == "disqualified").then(pl.lit("disqualify"))
+        .when(crm == "disqualified").then(pl.lit("requalify"))
+        .when(crm_rank.is_null()).then(pl.lit("unmapped crm stage"))
+        .when(new_rank > crm_rank).then(pl.lit("up"))
+        .otherwise(pl.lit("down"))
+    )
+
+
+def recommend_stage(
+    scored: pl.LazyFrame, cfg: StagesConfig, prospect_min_fit: float
+) -> pl.LazyFrame:
+    """Stage, basis, next action, priority and change against the CRM's stage.
+
+    Needs: disqualified_reason, won_deal, company_won_deal, open_opportunity, icp_fit,
+    intent_signals_recent, engagement_decayed, conversion_probability (may be null), crm_stage.
+    Adds: STAGE_COLUMNS. `priority` ranks leads within their stage (1 = work first; ties by
+    lead_id); customers and disqualified leads get no priority.
+    """
+    stage, basis = _stage_and_basis(cfg, prospect_min_fit)
+    ranked = pl.col("priority_score").rank("ordinal", descending=True).over("recommended_stage")
+    workable = ~pl.col("recommended_stage").is_in(["customer", "disqualified"])
+    return (
+        scored.with_columns(stage.alias("recommended_stage"), basis.alias("stage_basis"))
+        .with_columns(
+            _next_action(cfg).alias("next_action"),
+            pl.when(workable).then(_priority_score(cfg)).alias("priority_score"),
+        )
+        .sort("lead_id")
+        .with_columns(
+            pl.when(workable).then(ranked).cast(pl.Int64).alias("priority"),
+            _stage_change().alias("stage_change"),
+        )
+    )
+
+
+def compare_with_previous(current: pl.LazyFrame, previous: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Add previous_stage and changed_since_previous_run from an earlier run's scores.
+
+    Needs: lead_id, recommended_stage in both. Without a previous run both columns are null.
+    """
+    if previous is None:
+        return current.with_columns(
+            pl.lit(None, dtype=pl.String).alias("previous_stage"),
+            pl.lit(None, dtype=pl.Boolean).alias("changed_since_previous_run"),
+        )
+    before = previous.select("lead_id", pl.col("recommended_stage").alias("previous_stage"))
+    return current.join(before, on="lead_id", how="left").with_columns(
+        pl.when(pl.col("previous_stage").is_not_null())
+        .then(pl.col("previous_stage") != pl.col("recommended_stage"))
+        .alias("changed_since_previous_run")
+    )
+
+
+def reasons(cfg: StagesConfig) -> pl.Expr:
+    """The reasons behind a row's stage, most important first, as a list of short sentences.
+
+    Needs: disqualified_reason, won_deal, last_won_at, company_won_deal, open_opportunity,
+    company_open_opportunity, intent_signals_recent, last_intent_signal, days_since_intent_signal,
+    icp_matched, icp_unknown, factors_up, factors_down, firmographics_age_days,
+    firmographics_stale, probability_status.
+    """
+    parts = [
+        pl.when(pl.col("disqualified_reason").is_not_null())
+        .then(pl.lit("Disqualified: ") + pl.col("disqualified_reason")),
+        pl.when(pl.col("won_deal"))
+        .then(pl.lit("Won a deal") + pl.when(pl.col("last_won_at").is_not_null()).then(
+            pl.lit(" on ") + pl.col("last_won_at").dt.strftime("%Y-%m-%d")).otherwise(pl.lit(""))),
+        pl.when(~pl.col("won_deal") & pl.col("company_won_deal"))
+        .then(pl.lit("Their company is already a customer")),
+        pl.when(pl.col("open_opportunity")).then(pl.lit("Has an open opportunity in the CRM")),
+        pl.when(~pl.col("open_opportunity") & pl.col("company_open_opportunity"))
+        .then(pl.lit("Their company has an open opportunity")),
+        pl.when(_has_recent_intent()).then(
+            pl.lit("Buying signal: ") + _intent_phrase()),
+        pl.when(pl.col("icp_matched").list.len() > 0).then(
+            pl.lit("Fits the ICP: ") + pl.col("icp_matched").list.join("; ")),
+    ]
+    tail = [
+        pl.when(pl.col("icp_unknown").list.len() > 0).then(
+            pl.lit("Unknown, so fit may be understated: ") + pl.col("icp_unknown").list.join("; ")),
+        pl.when(pl.col("firmographics_stale").fill_null(False)).then(
+            pl.lit("Company data is ") + pl.col("firmographics_age_days").cast(pl.String)
+            + pl.lit(" days old")),
+        pl.when(pl.col("probability_status") != "model").then(
+            pl.lit("No conversion probability: ") + pl.col("probability_note")),
+    ]
+    return pl.concat_list(
+        pl.concat_list(parts),
+        pl.col("factors_up").list.eval(pl.lit("Raises the odds: ") + pl.element()),
+        pl.col("factors_down").list.eval(pl.lit("Lowers the odds: ") + pl.element()),
+        pl.concat_list(tail),
+    ).list.drop_nulls().alias("reasons")
