@@ -73,6 +73,8 @@ def firmographic_features(
     joined = keyed.join_asof(
         known, left_on="_as_of_start", right_on="_known_from", by="company_key",
         strategy="backward", allow_exact_matches=False,
+        # both sides are sorted just above; polars cannot verify that within `by` groups
+        check_sortedness=False,
     )
     age = days_before_as_of(pl.col("firmographics_updated_at"))
     return joined.select(
@@ -100,7 +102,7 @@ def company_event_features(
     lookback = cfg.company_event_lookback_days
     age = days_before_as_of(pl.col("occurred_at"))
     kind = pl.col("event_type")
-    recent = age < lookback
+    recent = age <= lookback
     per_snapshot = (
         snapshots.filter(pl.col("company_key").is_not_null())
         .join(events.select("company_key", "event_type", "occurred_at"), on="company_key")

@@ -79,12 +79,29 @@ class Disqualifier(Condition):
     reason: str | None = None
 
 
+DEFAULT_TIERS: dict[Literal["A", "B", "C"], float] = {"A": 80, "B": 60, "C": 40}
+
+
 class IcpConfig(_Frozen):
     prospect_min_fit: float = Field(60, ge=0, le=100)
-    # Tier A at or above tiers.A, and so on; below C is D.
-    tiers: dict[Literal["A", "B", "C"], float] = {"A": 80, "B": 60, "C": 40}
+    # Tier A at or above tiers.A, and so on; below C is D. Tiers not named keep their default.
+    tiers: dict[Literal["A", "B", "C"], float] = DEFAULT_TIERS
     rules: tuple[IcpRule, ...] = ()
     disqualify: tuple[Disqualifier, ...] = ()
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _defaults_for_unnamed_tiers(cls, value: Any) -> dict[str, float]:
+        if not isinstance(value, dict):
+            raise ValueError("must be a table like { A = 80, B = 60, C = 40 }")
+        return {**DEFAULT_TIERS, **value}
+
+    @field_validator("tiers", mode="after")
+    @classmethod
+    def _tiers_descend(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value["A"] >= value["B"] >= value["C"]:
+            raise ValueError(f"tiers must satisfy A >= B >= C, got {dict(value)}")
+        return value
 
 
 DEFAULT_NEXT_ACTIONS = {
@@ -109,7 +126,9 @@ class StagesConfig(_Frozen):
 
     @field_validator("next_actions", mode="before")
     @classmethod
-    def _defaults_for_unnamed_stages(cls, value: dict[str, str]) -> dict[str, str]:
+    def _defaults_for_unnamed_stages(cls, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValueError("must be a table of stage = \"action\"")
         unknown = sorted(set(value) - set(DEFAULT_NEXT_ACTIONS))
         if unknown:
             raise ValueError(f"unknown stage {unknown[0]!r} (stages: {list(DEFAULT_NEXT_ACTIONS)})")
@@ -154,6 +173,9 @@ class ModelConfig(_Frozen):
     )
     min_labelled_rows: int = Field(1000, ge=1)
     min_positives: int = Field(120, ge=1)
+    # Training snapshots multiply leads by dates; above this many leads, a fixed pseudo-random
+    # subset (chosen by a hash of lead_id and the seed) is used. Scoring always uses every lead.
+    max_training_leads: int = Field(25_000, ge=100)
     # Isotonic calibration needs data; below this many validation rows, sigmoid is used.
     isotonic_min_rows: int = Field(1000, ge=1)
     seed: int = 42
@@ -189,7 +211,7 @@ def parse_config(raw: dict[str, Any], source: str = "leadscore.toml") -> Config:
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         key = _error_key(tuple(x for x in first["loc"] if not str(x).startswith("function-")))
-        message = first["msg"]
+        message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
         raise ConfigError(f"{source}: {key or '(top level)'}: {message}") from None

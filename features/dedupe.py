@@ -27,12 +27,19 @@ def _email_key() -> pl.Expr:
     return pl.col("email").str.strip_chars().str.to_lowercase()
 
 
+def _phone_digits() -> pl.Expr:
+    """The phone's digits without leading zeros; null unless at least 5 remain ("tbd", "000"
+    and an empty phone identify nobody)."""
+    digits = pl.col("phone").str.replace_all(r"\D", "").str.strip_chars_start("0")
+    return pl.when(digits.str.len_chars() >= 5).then(digits)
+
+
 def _name_company_phone_key() -> pl.Expr:
     parts = [
         pl.col("first_name").str.strip_chars().str.to_lowercase(),
         pl.col("last_name").str.strip_chars().str.to_lowercase(),
         normalize_company_name(pl.col("company_name")),
-        pl.col("phone").str.replace_all(r"\D", "").str.strip_chars_start("0"),
+        _phone_digits(),
     ]
     # concat_str is null when any part is null: a partial identity never merges two people.
     return pl.concat_str(parts, separator="|")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from features.config import FeaturesConfig, StagesConfig
-from features.snapshots import SNAPSHOT_KEY, as_of_start, known_before_as_of
+from features.snapshots import SNAPSHOT_KEY, as_of_start, days_before_as_of, known_before_as_of
 
 # Activity types counted one by one over the longest engagement window (model features).
 COUNTED_TYPES = (
@@ -63,21 +63,24 @@ def _count_columns(windows: Sequence[int]) -> list[str]:
 def _aggregations(
     windows: Sequence[int], half_life: float, intent: Sequence[str], signal_window: int
 ) -> list[pl.Expr]:
-    age = _age_days()
+    # Windows and recencies count calendar days (1 = the day before as_of), so "in the last 7
+    # days" means the 7 days before as_of; the decay uses the exact age.
+    days = days_before_as_of(pl.col("occurred_at"))
     kind = pl.col("activity_type")
     is_intent = kind.is_in(list(intent))
     longest = max(windows)
     return [
         pl.len().cast(pl.Int32).alias("activity_count_total"),
-        age.min().floor().cast(pl.Int32).alias("days_since_last_activity"),
-        *[(age < w).sum().cast(pl.Int32).alias(f"activity_count_{w}d") for w in windows],
-        (0.5 ** (age / half_life)).sum().alias("engagement_decayed"),
+        days.min().alias("days_since_last_activity"),
+        *[(days <= w).sum().cast(pl.Int32).alias(f"activity_count_{w}d") for w in windows],
+        (0.5 ** (_age_days() / half_life)).sum().alias("engagement_decayed"),
         *[
-            ((kind == t) & (age < longest)).sum().cast(pl.Int32).alias(f"{t}_{longest}d")
+            ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(f"{t}_{longest}d")
             for t in COUNTED_TYPES
         ],
-        (is_intent & (age < signal_window)).sum().cast(pl.Int32).alias("intent_signals_recent"),
-        age.filter(is_intent).min().floor().cast(pl.Int32).alias("days_since_intent_signal"),
+        (is_intent & (days <= signal_window)).sum().cast(pl.Int32)
+        .alias("intent_signals_recent"),
+        days.filter(is_intent).min().alias("days_since_intent_signal"),
         # Ties at the same instant fall to the type's name, so re-runs agree.
         kind.filter(is_intent)
         .sort_by([pl.col("occurred_at").filter(is_intent), kind.filter(is_intent)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.person import department_from_title, seniority_from_title, seniority_level
-from features.snapshots import SNAPSHOT_KEY, as_of_start
+from features.snapshots import SNAPSHOT_KEY, days_before_as_of
 
 LEAD_COLUMNS = (
     "seniority",
@@ -56,9 +56,9 @@ def lead_features(
             seniority_level(seniority).alias("seniority_level"),
             department_from_title(pl.col("title")).alias("department"),
             "email_quality",
-            pl.col("phone").str.contains(r"\d{5,}").fill_null(False).alias("has_phone"),
-            ((as_of_start() - pl.col("created_at")).dt.total_seconds() // 86_400)
-            .cast(pl.Int32).alias("lead_age_days"),
+            (pl.col("phone").str.replace_all(r"\D", "").str.len_chars() >= 6).fill_null(False)
+            .alias("has_phone"),
+            days_before_as_of(pl.col("created_at")).alias("lead_age_days"),
             "budget",
             (pl.col("budget").fill_null(0) > 0).alias("has_budget"),
             (pl.col("timeline") - pl.col("as_of")).dt.total_days().cast(pl.Int32)

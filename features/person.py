@@ -27,6 +27,7 @@ _SENIORITY_PATTERNS: tuple[tuple[str, str], ...] = (
     ("vp", r"\bvp\b|\bsvp\b|\bevp\b|vice[ -]?president|\bvice[ -](vd|ceo|president)\b"
            r"|varatoimitusjohtaja|\bviceadm|\bvicevd\b|\bdeputy (ceo|managing director)\b"),
     ("c_level", r"\bc[etfoimr]o\b|\bchief\b|toimitusjohtaja|\bvd\b|verkställande direktör"
+                r"|talousjohtaja|teknologiajohtaja|tietohallintojohtaja"
                 r"|daglig leder|administrerende direkt|adm\.? ?dir|managing director|\bfounder\b"
                 r"|co-founder|perustaja|grundare|gründer|\bowner\b|omistaja|ägare|\beier\b|\bejer\b"
                 r"|\bpresident\b|\bpartner\b|\bgeneral manager\b"),
@@ -40,30 +41,34 @@ _SENIORITY_PATTERNS: tuple[tuple[str, str], ...] = (
                    r"|designer|suunnittelija|accountant|kirjanpitäjä|ekonom|\bsäljare\b|selger"
                    r"|sælger|myyjä|representative|associate|officer|administrator|tekniker"
                    r"|technician|student|opiskelija|trainee|harjoittelija|intern|praktikant"
-                   r"|\bexecutive\b|rådgiver|rådgivare|neuvoja|advisor"),
+                   r"|\bexecutive\b|rådgiver|rådgivare|neuvoja|advisor|medarbe[it]|bogholder"
+                   r"|studerende"),
 )
 
 # Checked top to bottom. Function words come before `executive` so that "myyntijohtaja" (sales
 # director) is sales, not executive; CxO abbreviations sit with their function.
 _DEPARTMENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("it", r"\bit\b|\bict\b|\bcio\b|information technology|tietohallin|tietotekniik|\bsysadmin"
-           r"|system administrator|järjestelmä|infrastru|devops|\bsecurity\b|tietoturva"
+           r"|system administrator|järjestelmä|infrastru|\bsecurity\b|tietoturva"
            r"|\bciso\b|it-|\bdata\b|tietojärjestelm"),
     ("engineering", r"\bcto\b|engineer|developer|kehittäjä|kehitys|ohjelmisto|utvecklare|utveckling"
                     r"|utvikler|utvikling|udvikler|udvikling|software|\br&d\b|tuotekehitys"
-                    r"|architect|arkkitehti|technical|tekninen|teknisk|tekniikka|\bqa\b|test"),
+                    r"|architect|arkkitehti|technical|tekninen|teknisk|tekniikka|\bqa\b|test"
+                    r"|devops|teknologi"),
     ("sales", r"sales|myynti|myyjä|försälj|säljare|\bsälj|\bsalg|selger|sælger|account executive"
               r"|account manager|business development|\bbdr\b|\bsdr\b|\bcro\b|kaupallinen"
               r"|commercial|avainasiakas|key account"),
-    ("marketing", r"marketing|markkinointi|marknad|markedsføring|marketing|\bcmo\b|brand|growth"
+    ("marketing", r"marketing|markkinointi|marknad|marked|\bcmo\b|brand|growth"
                   r"|communications|viestintä|kommunikation|kommunikasjon|content|\bseo\b"),
-    ("finance", r"\bcfo\b|financ|talous|ekonomi|økonomi|controller|accounting|kirjanpi|revisor"
+    ("finance", r"\bcfo\b|financ|talous|ekonomi|økonomi|controller|accounting|accountant"
+                r"|kirjanpi|revisor|bogholder|regnskap"
                 r"|tilintarkast|treasur|\bbookkeep|laskutus|\bpayroll"),
     ("hr", r"\bhr\b|human resources|henkilöstö|\bpersonal|rekryt|recruit|talent|\bpeople\b"
            r"|\bhuman capital"),
-    ("operations", r"\bcoo\b|operations|operatiivi|\bdrift\b|logisti|supply chain|hankinta"
+    ("operations", r"\bcoo\b|operations|operatiivi|drift|logisti|supply chain|hankinta"
                    r"|procurement|inköp|innkjøp|indkøb|produktion|tuotanto|production|\bplant\b"),
-    ("executive", r"\bceo\b|toimitusjohtaja|\bvd\b|verkställande|daglig leder|administrerende"
+    ("executive", r"\bceo\b|chief executive|toimitusjohtaja|\bvd\b|verkställande|daglig leder"
+                  r"|administrerende|adm\.? ?dir"
                   r"|managing director|founder|perustaja|grundare|\bowner\b|omistaja|ägare"
                   r"|\bpresident\b|general manager|\bboard\b|hallitu|styrelse|styre"),
 )

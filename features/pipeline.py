@@ -90,6 +90,8 @@ def conversion_labels(
     Returns: lead_id, as_of, converted (bool). Only lead-level opportunities count: a deal that
     names only a company says nothing about which of its people converted.
     """
+    if label not in ("opportunity", "won"):
+        raise ValueError(f"label must be 'opportunity' or 'won', not {label!r}")
     moment = pl.col("created_at") if label == "opportunity" else pl.col("closed_at")
     start = as_of_start()
     end = start + pl.duration(days=horizon_days)

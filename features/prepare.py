@@ -33,11 +33,11 @@ def _before(column: str, as_of: date) -> pl.Expr:
 
 
 def quarantine_rows(
-    frame: pl.LazyFrame, source: str, file_label: str, reason: pl.Expr
+    frame: pl.LazyFrame, source: str, file_label: str, reason: pl.Expr, columns: Sequence[str]
 ) -> pl.LazyFrame:
-    """Validated rows turned into quarantine records (the row itself as JSON in `record`)."""
-    data_columns = [c for c in frame.collect_schema().names() if not c.startswith("_")
-                    and c != "source_row"]
+    """Validated rows turned into quarantine records: `record` is the row as JSON, with exactly
+    the source's own `columns` (nothing this job added while linking it)."""
+    data_columns = [c for c in columns if c != "source_row"]
     return frame.select(
         pl.lit(source).alias("source"),
         pl.lit(file_label).alias("source_file"),
@@ -124,24 +124,38 @@ def _attribute_activities(
     )
 
 
-def _activity_bucket() -> pl.Expr:
+# Buckets whose rows go to the quarantine output (the others are used or simply not yet known).
+QUARANTINED_BUCKETS = ("unlinked", "lead_quarantined")
+
+
+def _linked_bucket(linked: pl.Expr) -> pl.Expr:
+    """after_as_of, used, or why a row that names a lead cannot be used in this run.
+
+    Needs `_known` (dated before as_of) and `_set_aside` (see `_set_aside_leads`).
+    """
     return (
         pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))
-        .when(pl.col("_survivor").is_not_null()).then(pl.lit("used"))
+        .when(linked).then(pl.lit("used"))
         .when(pl.col("_set_aside") == "future").then(pl.lit("lead_created_after_as_of"))
         .when(pl.col("_set_aside") == "quarantined").then(pl.lit("lead_quarantined"))
         .otherwise(pl.lit("unlinked"))
     )
 
 
-def _unlinked_activity_reason() -> pl.Expr:
+def _activity_bucket() -> pl.Expr:
+    return _linked_bucket(pl.col("_survivor").is_not_null())
+
+
+def _set_aside_reason(kind: str) -> pl.Expr:
     quoted = pl.lit("'") + pl.col("lead_id") + pl.lit("'")
+    unknown = ("activity email matches no lead" if kind == "activity"
+               else "opportunity refers to no known lead or company")
     return (
         pl.when(pl.col("_set_aside") == "quarantined")
         .then(pl.lit("its lead ") + quoted + pl.lit(" is quarantined (see the leads rows)"))
         .when(pl.col("lead_id").is_not_null())
-        .then(pl.lit("activity for unknown lead_id ") + quoted)
-        .otherwise(pl.lit("activity email matches no lead"))
+        .then(pl.lit(f"{kind} for unknown lead_id ") + quoted)
+        .otherwise(pl.lit(unknown))
     )
 
 
@@ -216,6 +230,7 @@ def prepare(
     companies, then the matches); the flow passes one that collects them, so the lead files
     are parsed and the companies matched once rather than at every use.
     """
+    columns = {name: frame.collect_schema().names() for name, frame in sources.items()}
     known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
     keyed_companies = keyed_company_snapshots(_known_companies(sources["companies"], as_of))
     known, future, groups, survivors, keyed_companies = checkpoint(
@@ -223,22 +238,26 @@ def prepare(
     )
     (matches,) = checkpoint([match_leads_to_companies(survivors, keyed_companies, cfg.matching)])
     companies, company_quarantine, company_buckets = _prepare_companies(
-        keyed_companies, sources["companies"], files["companies"], as_of
+        keyed_companies, sources["companies"], files["companies"], as_of, columns["companies"]
     )
     set_aside = _set_aside_leads(future, quarantined_lead_ids)
     tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
                                                as_of)
     opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
-        sources["opportunities"], files["opportunities"], groups, matches, companies, as_of
+        sources["opportunities"], files["opportunities"], groups, matches, companies, set_aside,
+        as_of, columns["opportunities"],
     )
     events, event_quarantine, event_buckets = _prepare_events(
-        sources["company_events"], files["company_events"], companies, as_of
+        sources["company_events"], files["company_events"], companies, as_of,
+        columns["company_events"],
     )
     quarantine = pl.concat([
         quarantine_rows(future, "leads", files["leads"],
-                        pl.lit("created_at is on or after as_of: the lead did not exist yet")),
-        quarantine_rows(tagged.filter(_activity_bucket().is_in(["unlinked", "lead_quarantined"])),
-                        "activities", files["activities"], _unlinked_activity_reason()),
+                        pl.lit("created_at is on or after as_of: the lead did not exist yet"),
+                        columns["leads"]),
+        quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
+                        "activities", files["activities"], _set_aside_reason("activity"),
+                        columns["activities"]),
         company_quarantine, opp_quarantine, event_quarantine,
     ])
     buckets = pl.concat([
@@ -269,7 +288,8 @@ def _known_companies(companies: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
 
 
 def _prepare_companies(
-    keyed: pl.LazyFrame, companies: pl.LazyFrame, file_label: str, as_of: date
+    keyed: pl.LazyFrame, companies: pl.LazyFrame, file_label: str, as_of: date,
+    columns: Sequence[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Known, keyed snapshots (keys from known snapshots only, exactly as the lead matching
     saw them) split into used and unidentified; later snapshots counted as after_as_of."""
@@ -277,7 +297,7 @@ def _prepare_companies(
     identified = pl.col("company_key").is_not_null()
     quarantine = quarantine_rows(
         keyed.filter(~identified), "companies", file_label,
-        pl.lit("company has no valid business_id, usable name or domain"),
+        pl.lit("company has no valid business_id, usable name or domain"), columns,
     )
     buckets = pl.concat([
         _bucket_counts("companies", future, pl.lit("after_as_of")),
@@ -293,7 +313,9 @@ def _prepare_opportunities(
     groups: pl.LazyFrame,
     matches: pl.LazyFrame,
     companies: pl.LazyFrame,
+    set_aside: pl.LazyFrame,
     as_of: date,
+    columns: Sequence[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Opportunities with lead_id mapped to survivors and a company_key (the lead's company,
     else the company the row names)."""
@@ -304,20 +326,16 @@ def _prepare_opportunities(
         _company_reference_keys(opportunities, companies)
         .join(lead_map, on="lead_id", how="left")
         .join(lead_company, on="_survivor", how="left")
+        .join(set_aside, on="lead_id", how="left")
         .with_columns(
             pl.coalesce("_lead_company", "_ref_key").alias("company_key"),
             _before("created_at", as_of).alias("_known"),
         )
     )
-    bucket = (
-        pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))
-        .when(pl.col("_survivor").is_null() & pl.col("company_key").is_null())
-        .then(pl.lit("unlinked"))
-        .otherwise(pl.lit("used"))
-    )
+    bucket = _linked_bucket(pl.col("_survivor").is_not_null() | pl.col("company_key").is_not_null())
     quarantine = quarantine_rows(
-        linked.filter(bucket == "unlinked"), "opportunities", file_label,
-        pl.lit("opportunity refers to no known lead or company"),
+        linked.filter(bucket.is_in(QUARANTINED_BUCKETS)), "opportunities", file_label,
+        _set_aside_reason("opportunity"), columns,
     )
     used = linked.filter(bucket == "used").select(
         "opportunity_id", pl.col("_survivor").alias("lead_id"), "company_key", "created_at",
@@ -327,7 +345,8 @@ def _prepare_opportunities(
 
 
 def _prepare_events(
-    events: pl.LazyFrame, file_label: str, companies: pl.LazyFrame, as_of: date
+    events: pl.LazyFrame, file_label: str, companies: pl.LazyFrame, as_of: date,
+    columns: Sequence[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     linked = _company_reference_keys(
         events.with_columns(pl.lit(None, dtype=pl.String).alias("company_name")), companies
@@ -339,7 +358,7 @@ def _prepare_events(
     )
     quarantine = quarantine_rows(
         linked.filter(bucket == "unlinked"), "company_events", file_label,
-        pl.lit("business_id matches no company in the companies file"),
+        pl.lit("business_id matches no company in the companies file"), columns,
     )
     used = linked.filter(bucket == "used").select(
         pl.col("_ref_key").alias("company_key"), "event_type", "occurred_at"

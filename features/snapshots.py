@@ -24,8 +24,12 @@ def as_of_start(as_of: pl.Expr | None = None) -> pl.Expr:
 
 
 def days_before_as_of(moment: pl.Expr) -> pl.Expr:
-    """Whole days from `moment` to the start of as_of (0 = the day before as_of)."""
-    return (as_of_start() - moment).dt.total_seconds().floordiv(86_400).cast(pl.Int32)
+    """Calendar days (UTC) from `moment` to as_of: 1 = the day before as_of ("yesterday").
+
+    Calendar days, not elapsed 24-hour periods, so that a date-only export (stamped at
+    midnight) and a timestamped one read the same, and "N days ago" means what it says.
+    """
+    return (pl.col("as_of") - moment.dt.date()).dt.total_days().cast(pl.Int32)
 
 
 def known_before_as_of(moment: pl.Expr) -> pl.Expr:

@@ -18,6 +18,16 @@ def labelled_snapshot_dates(cfg: Config, train_as_of: date) -> list[date]:
     return snapshot_dates(last, cfg.model.snapshot_every_days, cfg.model.training_window_days)
 
 
+def training_leads(leads: pl.LazyFrame, cfg: Config) -> pl.LazyFrame:
+    """At most `model.max_training_leads` leads, the same ones on every run with the same seed.
+
+    Leads are ranked by a hash of lead_id and the seed; the lowest ranks are kept. Uniform over
+    leads, so conversion rates (and so calibration) are not distorted.
+    """
+    rank = pl.col("lead_id").hash(cfg.model.seed).rank("ordinal")
+    return leads.filter(rank <= cfg.model.max_training_leads)
+
+
 def training_set(inputs: PreparedInputs, cfg: Config, dates: list[date]) -> pl.LazyFrame:
     """Features as of each date for the leads still open then, with the `converted` label.
 
@@ -26,7 +36,7 @@ def training_set(inputs: PreparedInputs, cfg: Config, dates: list[date]) -> pl.L
     its company was already a customer: they are past the stage being predicted.
     Returns: every feature column, `converted` (bool), sorted by (lead_id, as_of).
     """
-    snapshots = many_snapshots(inputs.leads, dates)
+    snapshots = many_snapshots(training_leads(inputs.leads, cfg), dates)
     features = build_features(snapshots, inputs, cfg)
     labels = conversion_labels(snapshots, inputs.opportunities, cfg.model.horizon_days,
                                cfg.model.label)

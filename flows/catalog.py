@@ -29,8 +29,9 @@ from typing import Any
 
 import polars as pl
 
-from features.config import Config, parse_config
+from features.config import Config, IngestConfig, parse_config
 from features.errors import ConfigError, InputError
+from features.profile import IDENTITY, Profile, SourceProfile, apply_profile
 from features.schema import SOURCES, Source
 from features.validate import Validated, validate_source
 from flows.readers import RawTable, find_source_file, read_raw
@@ -77,38 +78,81 @@ def _empty_source(source: Source) -> pl.LazyFrame:
     return pl.LazyFrame(schema=schema)
 
 
+def locate_source(folder: Path, source: str, profile: Profile = IDENTITY) -> Path | None:
+    """The file for ``source`` in ``folder``: the one the profile names (``[<source>].file``),
+    else ``<source>.csv|.tsv|.txt|.parquet``; None when there is none.
+    """
+    declared = profile.section(source).file
+    if declared is None:
+        return find_source_file(folder, source)
+    if not folder.is_dir():
+        raise InputError(f"input folder '{folder}' does not exist")
+    path = folder / declared
+    return path if path.is_file() else None
+
+
+def _expected_file(source: str, profile: Profile) -> str:
+    declared = profile.section(source).file
+    if declared is None:
+        return f"{source}.csv or {source}.parquet"
+    return f"{declared}, as profile '{profile.name}' says"
+
+
+def _ingest_for(cfg: Config, section: SourceProfile) -> IngestConfig:
+    """The ingest settings for one file: a profile's day_first overrides the config's."""
+    if section.day_first is None:
+        return cfg.ingest
+    return cfg.ingest.model_copy(update={"day_first": section.day_first})
+
+
 def read_source(
-    folder: Path, source: Source, cfg: Config, work_dir: Path
+    folder: Path, source: Source, cfg: Config, work_dir: Path, profile: Profile | None = None
 ) -> SourceInput:
-    """Find, read and validate one source; an absent optional source is an empty frame."""
-    path = find_source_file(folder, source.name)
+    """Find, read, map (``profile``; default the identity) and validate one source.
+
+    An absent optional source is an empty frame. The manifest's file info records the profile
+    and the mapping it applied to this file.
+    """
+    profile = profile or IDENTITY
+    section = profile.section(source.name)
+    path = locate_source(folder, source.name, profile)
     if path is None:
         if source.required:
             raise InputError(
-                f"{folder}: no '{source.name}' file (expected {source.name}.csv or "
-                f"{source.name}.parquet)"
+                f"{folder}: no '{source.name}' file (expected "
+                f"{_expected_file(source.name, profile)})"
             )
         empty = _empty_source(source)
         nothing = Validated(empty, pl.LazyFrame(), pl.LazyFrame())
         return SourceInput(source.name, f"{source.name} (absent)", nothing,
                            pl.LazyFrame({"rows": [0]}), {"present": False})
-    raw: RawTable = read_raw(path, work_dir)
-    validated = validate_source(raw.frame, source, cfg.ingest, file_label=path.name,
-                                decimal_comma=raw.dialect.get("decimal_comma"))
+    raw: RawTable = read_raw(path, work_dir, encoding=section.encoding,
+                             delimiter=section.delimiter)
+    mapped = apply_profile(raw.frame, profile, source.name, file_label=path.name)
+    decimal_comma = (raw.dialect.get("decimal_comma") if section.decimal_comma is None
+                     else section.decimal_comma)
+    validated = validate_source(mapped.frame, source, _ingest_for(cfg, section),
+                                file_label=path.name, decimal_comma=decimal_comma)
     info = {
         "present": True,
         "path": str(path),
         "bytes": path.stat().st_size,
         "sha256": sha256_of(path),
         "dialect": raw.dialect,
+        "profile": mapped.record(),
     }
     return SourceInput(source.name, path.name, validated,
                        raw.frame.select(pl.len().alias("rows")), info)
 
 
-def read_sources(folder: Path, cfg: Config, work_dir: Path) -> dict[str, SourceInput]:
-    """Every source of the contract, in contract order."""
-    return {name: read_source(folder, source, cfg, work_dir) for name, source in SOURCES.items()}
+def read_sources(
+    folder: Path, cfg: Config, work_dir: Path, profile: Profile | None = None
+) -> dict[str, SourceInput]:
+    """Every source of the contract, in contract order, each read through ``profile``."""
+    return {
+        name: read_source(folder, source, cfg, work_dir, profile)
+        for name, source in SOURCES.items()
+    }
 
 
 # ---- outputs -----------------------------------------------------------------------------------

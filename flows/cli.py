@@ -56,6 +56,25 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="output root (default: out/)")
     parser.add_argument("--models", type=Path, default=None,
                         help="model registry folder (default: <out>/models)")
+    parser.add_argument("--profile", default=None, metavar="NAME|PATH",
+                        help="mapping profile of the CRM export: a preset (generic, hubspot, "
+                             "salesforce, pipedrive, ...) or a TOML file; default: canonical "
+                             "column names")
+
+
+def _add_profile_command(commands: argparse._SubParsersAction[Any]) -> None:
+    profile = commands.add_parser("profile", help="mapping profiles for CRM exports",
+                                  description="Mapping profiles: how a CRM export's columns "
+                                              "map to the canonical ones.")
+    actions = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    suggest = actions.add_parser("suggest", help="draft a profile for an export file",
+                                 description="Read an export's header and first rows and print "
+                                             "a draft profile (TOML) to check and edit.")
+    suggest.add_argument("file", type=Path, metavar="FILE", help="the export (CSV or Parquet)")
+    suggest.add_argument("--source", default="leads",
+                         choices=("leads", "activities", "opportunities", "companies",
+                                  "company_events"),
+                         help="which input the file is (default: leads)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Train on the bundled sample, then score it a week "
                                            "before and on its export date, and print the funnel.")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output root (default: out/)")
+    _add_profile_command(commands)
     return parser
 
 
@@ -134,17 +154,21 @@ def _flow_arguments(args: argparse.Namespace) -> dict[str, Any]:
         "config": args.config or _default_config(),
         "out": args.out,
         "models": args.models,
+        "profile": args.profile,
     }
 
 
 def _preflight(arguments: dict[str, Any]) -> None:
-    """Fail fast on a bad config or missing inputs, before Prefect starts its local server."""
-    from flows.catalog import load_config
-    from flows.readers import find_source_file
+    """Fail fast on a bad config, profile or missing inputs, before Prefect starts its local
+    server."""
+    from flows.catalog import load_config, locate_source
+    from flows.profiles import load_profile
 
     load_config(arguments["config"])
-    if find_source_file(arguments["inputs"], "leads") is None:
-        raise UsageError(f"{arguments['inputs']}: no leads file (leads.csv or leads.parquet)")
+    profile = load_profile(arguments["profile"])
+    if locate_source(arguments["inputs"], "leads", profile) is None:
+        expected = profile.leads.file or "leads.csv or leads.parquet"
+        raise UsageError(f"{arguments['inputs']}: no leads file ({expected})")
 
 
 def _print_training(result: dict[str, Any]) -> None:
@@ -219,11 +243,19 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_profile(args: argparse.Namespace) -> int:
+    from flows.profiles import suggest_profile
+
+    print(suggest_profile(args.file, args.source), end="")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sample": _run_sample,
     "train": _run_train,
     "score": _run_score,
     "demo": _run_demo,
+    "profile": _run_profile,
 }
 
 

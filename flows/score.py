@@ -39,6 +39,7 @@ from flows.catalog import (
     write_text,
 )
 from flows.models import model_verdict
+from flows.profiles import load_profile
 from flows.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
@@ -73,9 +74,12 @@ class Materialized:
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def read_inputs(inputs: Path, cfg: Config, work_dir: Path) -> dict[str, SourceInput]:
-    """Find, read and validate every source (I/O: the one task that retries)."""
-    return read_sources(inputs, cfg, work_dir)
+def read_inputs(
+    inputs: Path, cfg: Config, work_dir: Path, profile: str | None = None
+) -> dict[str, SourceInput]:
+    """Find, read, map (``profile``: a preset name or a TOML path; default the canonical
+    names) and validate every source (I/O: the one task that retries)."""
+    return read_sources(inputs, cfg, work_dir, load_profile(profile))
 
 
 @task(cache_policy=NO_CACHE)
@@ -236,6 +240,7 @@ def score_flow(
     config: Path = DEFAULT_CONFIG,
     out: Path = Path("out"),
     models: Path | None = None,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Score every lead as of `as_of` (default: today) and publish the outputs under `out`."""
     logger = get_run_logger()
@@ -247,7 +252,7 @@ def score_flow(
     staging = new_staging(out)
     try:
         with _timed(timings, "read_and_validate"):
-            sources = read_inputs(inputs, cfg, staging / "work")
+            sources = read_inputs(inputs, cfg, staging / "work", profile)
         with _timed(timings, "prepare"):
             prepared = prepare_inputs(sources, cfg, as_of)
         verdict = model_verdict(models or out / "models", cfg)

@@ -149,6 +149,7 @@ def train_flow(
     out: Path = Path("out"),
     models: Path | None = None,
     force: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Train on history known before `as_of` (default today) and register the model."""
     logger = get_run_logger()
@@ -158,7 +159,7 @@ def train_flow(
     out.mkdir(parents=True, exist_ok=True)
     staging = new_staging(out)
     try:
-        sources = read_inputs(inputs, cfg, staging / "work")
+        sources = read_inputs(inputs, cfg, staging / "work", profile)
         prepared = prepare_inputs(sources, cfg, as_of)
         held = materialize(sources, prepared)
         dates = labelled_snapshot_dates(cfg, as_of)

@@ -9,13 +9,14 @@ value of that feature ("12 page views in the last 90 days"). Contributions small
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
 
 from features.engagement import COUNTED_TYPES
 from scoring.encoding import FeatureEncoding
+from scoring.stage import SIGNAL_PHRASES, days_ago
 
 FACTOR_COLUMNS = ("factors_up", "factors_down")
 
@@ -50,17 +51,29 @@ def _text(value: pl.Expr) -> pl.Expr:
 
 
 def _count(noun: str, window: str) -> Phrase:
-    tail = f" {noun} {window}".rstrip()
-    return lambda v: pl.when(v.fill_null(0) == 0).then(pl.lit(f"no{tail}")).otherwise(
-        _text(v) + pl.lit(tail))
+    """"no page views in the last 90 days" / "page views in the last 90 days (12)"."""
+    label = f"{noun} {window}".rstrip()
+    return lambda v: pl.when(v.fill_null(0) == 0).then(pl.lit(f"no {label}")).otherwise(
+        pl.lit(f"{label} (") + _text(v) + pl.lit(")"))
 
 
 def _optional(present: Callable[[pl.Expr], pl.Expr], absent: str) -> Phrase:
     return lambda v: pl.when(v.is_null()).then(pl.lit(absent)).otherwise(present(v))
 
 
-def _days_ago(v: pl.Expr) -> pl.Expr:
-    return pl.when(v == 0).then(pl.lit("yesterday")).otherwise(_text(v + 1) + pl.lit(" days ago"))
+def _timeline(v: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(v >= 0).then(pl.lit("plans to buy within ") + _text(v) + pl.lit(" days"))
+        .otherwise(pl.lit("stated buying date passed ") + _text(-v) + pl.lit(" days ago"))
+    )
+
+
+def _industry(has_label: bool) -> Phrase:
+    """"industry: Computer programming (62)" when the frame has the label, else the code."""
+    def phrase(v: pl.Expr) -> pl.Expr:
+        labelled = pl.col("industry") + pl.lit(" (") + v + pl.lit(")") if has_label else v
+        return pl.lit("industry: ") + pl.coalesce(labelled, v)
+    return phrase
 
 
 def _flag(yes: str, no: str) -> Phrase:
@@ -72,26 +85,25 @@ def _mapped(words: dict[str, str], fallback: str) -> Phrase:
                                       return_dtype=pl.String)
 
 
-def _phrases(encoding: FeatureEncoding) -> dict[str, Phrase]:
+def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phrase]:
     names = set(encoding.names)
     longest = max([int(n.removeprefix("activity_count_").removesuffix("d"))
                    for n in names if n.startswith("activity_count_") and n.endswith("d")
                    and n.removeprefix("activity_count_").removesuffix("d").isdigit()] or [90])
     phrases: dict[str, Phrase] = {
         "activity_count_total": _count("activities in total", ""),
-        "days_since_last_activity": _optional(lambda v: pl.lit("last activity ") + _days_ago(v),
+        "days_since_last_activity": _optional(lambda v: pl.lit("last activity ") + days_ago(v),
                                               "no recorded activity"),
         "engagement_decayed": lambda v: pl.lit("recent engagement score ") + _text(v.round(1)),
         "intent_signals_recent": _count("buying signals (demo, pricing or contact requests)",
                                         "recently"),
         "days_since_intent_signal": _optional(
-            lambda v: pl.lit("last buying signal ") + _days_ago(v), "never sent a buying signal"),
+            lambda v: pl.lit("last buying signal ") + days_ago(v), "never sent a buying signal"),
         "seniority_level": lambda v: pl.lit("seniority level ") + _text(v) + pl.lit(" of 5"),
         "seniority": _mapped(_SENIORITY_WORDS, "title: "),
         "lead_age_days": lambda v: pl.lit("lead created ") + _text(v) + pl.lit(" days ago"),
         "budget": _optional(lambda v: pl.lit("budget of ") + _text(v.round(0)), "no budget given"),
-        "timeline_days": _optional(lambda v: pl.lit("buying timeline in ") + _text(v)
-                                   + pl.lit(" days"), "no buying timeline given"),
+        "timeline_days": _optional(_timeline, "no buying timeline given"),
         "employees": _optional(lambda v: pl.lit("company of ") + _text(v) + pl.lit(" employees"),
                                "company size unknown"),
         "revenue": _optional(lambda v: pl.lit("company revenue ") + _text(v.round(0)),
@@ -103,7 +115,7 @@ def _phrases(encoding: FeatureEncoding) -> dict[str, Phrase]:
         "firmographics_age_days": _optional(lambda v: pl.lit("company data ") + _text(v)
                                             + pl.lit(" days old"), "no dated company data"),
         "days_since_funding": _optional(lambda v: pl.lit("company raised funding ")
-                                        + _days_ago(v), "no known funding round"),
+                                        + days_ago(v), "no known funding round"),
         "hiring_events_recent": _count("hiring announcements at the company", "recently"),
         "match_confidence": _optional(lambda v: pl.lit("company identified (confidence ")
                                       + _text(v.round(2)) + pl.lit(")"), "company not identified"),
@@ -122,10 +134,11 @@ def _phrases(encoding: FeatureEncoding) -> dict[str, Phrase]:
         "email_quality": _mapped(_EMAIL_WORDS, "email: "),
         "lead_source": _optional(lambda v: pl.lit("came from ") + v, "lead source unknown"),
         "country": _optional(lambda v: pl.lit("based in ") + v, "country unknown"),
-        "industry_division": _optional(lambda v: pl.lit("industry division ") + v,
-                                       "industry unknown"),
-        "last_intent_signal": _optional(lambda v: pl.lit("last buying signal was ")
-                                        + v.str.replace_all("_", " "), "no buying signal"),
+        "industry_division": _optional(_industry("industry" in columns), "industry unknown"),
+        "last_intent_signal": _optional(
+            lambda v: pl.lit("last buying signal: ") + v.replace_strict(
+                SIGNAL_PHRASES, default=v.str.replace_all("_", " "), return_dtype=pl.String),
+            "no buying signal"),
         "match_method": _optional(lambda v: pl.lit("company matched by ")
                                   + v.str.replace_all("_", " "), "company not matched"),
     }
@@ -145,7 +158,7 @@ def _generic(name: str) -> Phrase:
 
 def phrase_frame(frame: pl.DataFrame, encoding: FeatureEncoding) -> pl.DataFrame:
     """One phrase per model feature per row, columns in the encoding's order."""
-    known = _phrases(encoding)
+    known = _phrases(encoding, frame.columns)
     return frame.select(
         (known.get(name) or _generic(name))(pl.col(name)).alias(name) for name in encoding.names
     )

@@ -36,6 +36,24 @@ def _text(column: pl.Expr) -> pl.Expr:
     return column.cast(pl.String).str.to_lowercase()
 
 
+def _type_problem(rule: Condition, dtype: pl.DataType) -> str | None:
+    """Why the rule's condition cannot apply to a field of this type, or None."""
+    kind = rule.condition
+    is_list = isinstance(dtype, pl.List)
+    if kind in _NUMBER_CONDITIONS and not dtype.is_numeric():
+        return f"{kind} needs a numeric field"
+    if kind == "is_true" and dtype != pl.Boolean:
+        return "is_true needs a true/false field"
+    if kind in (*_TEXT_CONDITIONS, "equals") and is_list:
+        return f"{kind.rstrip('_')} cannot test a list field (use contains_any)"
+    if kind == "equals" and isinstance(rule.equals, bool) and dtype != pl.Boolean:
+        return "equals true/false needs a true/false field"
+    if (kind == "equals" and isinstance(rule.equals, int | float)
+            and not isinstance(rule.equals, bool) and not dtype.is_numeric()):
+        return "equals a number needs a numeric field"
+    return None
+
+
 def _check_field(rule: Condition, schema: pl.Schema, where: str) -> pl.DataType:
     if rule.field not in schema:
         known = ", ".join(sorted(schema.names()))
@@ -43,13 +61,9 @@ def _check_field(rule: Condition, schema: pl.Schema, where: str) -> pl.DataType:
             f"{where} {rule.name!r}: field {rule.field!r} is not a feature column (known: {known})"
         )
     dtype = schema[rule.field]
-    kind = rule.condition
-    if kind in _NUMBER_CONDITIONS and not dtype.is_numeric():
-        raise ConfigError(f"{where} {rule.name!r}: {kind} needs a numeric field, "
-                          f"{rule.field!r} is {dtype}")
-    if kind == "is_true" and dtype != pl.Boolean:
-        raise ConfigError(f"{where} {rule.name!r}: is_true needs a true/false field, "
-                          f"{rule.field!r} is {dtype}")
+    problem = _type_problem(rule, dtype)
+    if problem:
+        raise ConfigError(f"{where} {rule.name!r}: {problem}, {rule.field!r} is {dtype}")
     return dtype
 
 

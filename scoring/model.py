@@ -34,6 +34,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from scoring.encoding import FeatureEncoding
 
 CALIBRATION_FOLDS = 3
+# Calibrated probabilities are kept inside this band: a few hundred conversions cannot support
+# a claim of certainty either way (isotonic regression would otherwise say exactly 0 or 1).
+PROBABILITY_FLOOR = 0.001
 
 
 def make_estimator(kind: str, encoding: FeatureEncoding, seed: int) -> Any:
@@ -94,7 +97,8 @@ class TrainedModel:
         return np.asarray(self.estimator.decision_function(x), dtype=np.float64).ravel()
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return _apply_calibrator(self.calibrator, self.raw_score(x))
+        calibrated = _apply_calibrator(self.calibrator, self.raw_score(x))
+        return np.clip(calibrated, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias per row, contribution matrix rows x features) decomposing the raw score."""

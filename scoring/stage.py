@@ -53,12 +53,12 @@ def _stage_and_basis(cfg: StagesConfig, prospect_min_fit: float) -> tuple[pl.Exp
     return stage, basis
 
 
-def _days_ago(days_before: pl.Expr) -> pl.Expr:
-    """Phrase for an event `days_before` whole days before as_of (0 = the day before as_of)."""
+def days_ago(days_before: pl.Expr) -> pl.Expr:
+    """Phrase for an event `days_before` calendar days before as_of (1 = yesterday)."""
     return (
-        pl.when(days_before == 0)
+        pl.when(days_before == 1)
         .then(pl.lit("yesterday"))
-        .otherwise((days_before + 1).cast(pl.String) + pl.lit(" days ago"))
+        .otherwise(days_before.cast(pl.String) + pl.lit(" days ago"))
     )
 
 
@@ -66,7 +66,7 @@ def _intent_phrase() -> pl.Expr:
     signal = pl.col("last_intent_signal")
     verb = signal.replace_strict(SIGNAL_PHRASES, default=signal.str.replace_all("_", " "),
                                  return_dtype=pl.String)
-    return verb + pl.lit(" ") + _days_ago(pl.col("days_since_intent_signal"))
+    return verb + pl.lit(" ") + days_ago(pl.col("days_since_intent_signal"))
 
 
 def _priority_score(cfg: StagesConfig) -> pl.Expr:

@@ -1,0 +1,109 @@
+"""Outputs are swapped in whole; a crash before the swap leaves the previous run untouched."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from features.config import Config
+from features.errors import ConfigError, InputError
+from features.schema import OPPORTUNITIES
+from flows.catalog import (
+    completed_runs,
+    load_config,
+    new_staging,
+    partition,
+    previous_scores,
+    publish,
+    read_source,
+    write_json,
+    write_parquet,
+)
+
+AS_OF = date(2026, 3, 1)
+
+
+def _stage_run(root: Path, as_of: date, stage: str) -> Path:
+    staging = new_staging(root)
+    scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
+    write_parquet(scores, partition(staging, "scores", as_of) / "scores.parquet")
+    write_json({"as_of": as_of.isoformat()}, partition(staging, "runs", as_of) / "manifest.json")
+    return staging
+
+
+def _stage_of(root: Path, as_of: date) -> str:
+    frame = pl.read_parquet(partition(root, "scores", as_of) / "scores.parquet")
+    return str(frame["recommended_stage"][0])
+
+
+def test_publish_replaces_the_previous_output_and_cleans_staging(tmp_path: Path) -> None:
+    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
+    publish(_stage_run(tmp_path, AS_OF, "prospect"), tmp_path, AS_OF)
+    assert _stage_of(tmp_path, AS_OF) == "prospect"
+    assert list((tmp_path / ".staging").iterdir()) == []
+
+
+def test_a_run_that_dies_before_publishing_leaves_the_previous_output(tmp_path: Path) -> None:
+    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
+    _stage_run(tmp_path, AS_OF, "customer")  # staged, never published: the process "crashed"
+    assert _stage_of(tmp_path, AS_OF) == "lead"
+    assert completed_runs(tmp_path) == [AS_OF]
+
+
+def test_a_run_without_manifest_is_not_complete(tmp_path: Path) -> None:
+    staging = new_staging(tmp_path)
+    frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
+    write_parquet(frame, partition(staging, "scores", AS_OF) / "scores.parquet")
+    publish(staging, tmp_path, AS_OF)
+    assert completed_runs(tmp_path) == []
+    assert previous_scores(tmp_path, date(2026, 4, 1)) == (None, None)
+
+
+def test_previous_scores_is_the_latest_complete_run_before_as_of(tmp_path: Path) -> None:
+    for day, stage in ((date(2026, 1, 1), "lead"), (date(2026, 2, 1), "prospect"),
+                       (date(2026, 3, 1), "customer")):
+        publish(_stage_run(tmp_path, day, stage), tmp_path, day)
+    when, frame = previous_scores(tmp_path, date(2026, 3, 1))
+    assert when == date(2026, 2, 1)
+    assert frame is not None
+    assert frame.collect()["recommended_stage"].to_list() == ["prospect"]
+
+
+def test_config_hash_ignores_comments_and_key_order(tmp_path: Path) -> None:
+    one = tmp_path / "one.toml"
+    two = tmp_path / "two.toml"
+    one.write_text("[stages]\nsignal_window_days = 20\nopportunity_min_fit = 30\n")
+    two.write_text("# same meaning\n[stages]\nopportunity_min_fit = 30\nsignal_window_days = 20\n")
+    assert load_config(one)[1] == load_config(two)[1]
+    three = tmp_path / "three.toml"
+    three.write_text("[stages]\nsignal_window_days = 21\n")
+    assert load_config(three)[1] != load_config(one)[1]
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_absent_optional_source_reads_as_an_empty_typed_frame(tmp_path: Path) -> None:
+    source = read_source(tmp_path, OPPORTUNITIES, Config(), tmp_path / "work")
+    frame = source.validated.valid.collect()
+    assert frame.height == 0
+    assert frame.schema["created_at"] == pl.Datetime("us", "UTC")
+    assert source.file_info == {"present": False}
+
+
+def test_absent_required_source_names_the_expected_file(tmp_path: Path) -> None:
+    from features.schema import LEADS
+
+    with pytest.raises(InputError, match=r"no 'leads' file \(expected leads.csv"):
+        read_source(tmp_path, LEADS, Config(), tmp_path / "work")
+
+
+def test_manifest_json_is_readable(tmp_path: Path) -> None:
+    write_json({"when": date(2026, 1, 2)}, tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text()) == {"when": "2026-01-02"}

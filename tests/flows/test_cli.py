@@ -1,0 +1,105 @@
+"""The command line: help for every command, and user errors as one line with no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.cli import build_parser, main
+
+COMMANDS = ("sample", "train", "score", "demo")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: leadscore " + command in capsys.readouterr().out
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in out
+
+
+def test_bad_config_key_is_named_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "leadscore.toml"
+    config.write_text("[icp]\nprospect_min_fitt = 50\n", encoding="utf-8")
+    assert main(["score", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "icp.prospect_min_fitt: unknown key" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_that_is_not_toml_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("[icp\n", encoding="utf-8")
+    assert main(["train", "--config", str(config)]) == 2
+    assert "broken.toml: not valid TOML" in capsys.readouterr().err
+
+
+def test_missing_input_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--inputs", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_folder_without_leads_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["score", "--inputs", str(tmp_path)]) == 2
+    assert "no leads file" in capsys.readouterr().err
+
+
+def test_bad_as_of_date_is_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["score", "--as-of", "2026-13-01"])
+    assert exit_info.value.code == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_sample_command_writes_a_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", "--leads", "200", "--seed", "3", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "leads.csv").is_file() and (tmp_path / "sample.json").is_file()
+    assert "wrote a sample export" in capsys.readouterr().out
+
+
+def test_sample_command_rejects_too_few_leads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sample", "--leads", "3", "--out", str(tmp_path)]) == 2
+    assert "--leads must be at least" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_missing_required_column_names_file_and_column_without_traceback(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """A real process, so Prefect's own logging is part of what is checked."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    header, *rows = (sample_dir / "leads.csv").read_text(encoding="utf-8").splitlines()
+    names = header.split(",")
+    assert "lead_source" in names
+    (inputs / "leads.csv").write_text(
+        "\n".join([header.replace("created_at", "created"), *rows[:50]]) + "\n", encoding="utf-8"
+    )
+    (inputs / "activities.parquet").write_bytes((sample_dir / "activities.parquet").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "score", "--inputs", str(inputs),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    assert "leads.csv: required column 'created_at' is missing" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

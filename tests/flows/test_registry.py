@@ -1,0 +1,85 @@
+"""The model registry: versioned folders, a current pointer, and refusal of unusable models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from features.errors import ModelError
+from flows.registry import (
+    check_compatible,
+    current_version,
+    load_model,
+    save_model,
+    set_current,
+)
+from scoring.encoding import FeatureSpec, fit_encoding
+from scoring.model import TrainedModel, fit_model
+
+LIBRARIES = {"scikit-learn": "1.9.1", "numpy": "2.4.6", "skops": "0.16.0"}
+
+
+def _tiny_model(kind: str) -> tuple[TrainedModel, np.ndarray]:
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pl.DataFrame({
+        "a": rng.normal(size=n),
+        "c": rng.choice(["x", "y"], size=n),
+        "lead_id": [f"L{i % 200}" for i in range(n)],
+    })
+    y = (frame["a"].to_numpy() + (frame["c"] == "x").to_numpy() + rng.normal(size=n) > 0.5)
+    frame = frame.with_columns(converted=pl.Series(y))
+    encoding = fit_encoding(frame, FeatureSpec(numeric=("a",), categorical=("c",)), "converted")
+    x = encoding.matrix(frame)
+    model = fit_model(kind, encoding, x, y.astype(int), frame["lead_id"].to_numpy(), seed=1,
+                      isotonic_min_rows=100)
+    return model, x
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str) -> None:
+    model, x = _tiny_model(kind)
+    save_model(tmp_path, "v1", model, {"version": "v1"}, "# v1\n")
+    loaded = load_model(tmp_path, "v1")
+    np.testing.assert_array_equal(loaded.probability(x), model.probability(x))
+    np.testing.assert_allclose(loaded.contributions(x)[1], model.contributions(x)[1])
+    assert loaded.encoding == model.encoding
+
+
+def test_current_pointer_round_trip(tmp_path: Path) -> None:
+    assert current_version(tmp_path) is None
+    set_current(tmp_path, "20260101-abc")
+    assert current_version(tmp_path) == "20260101-abc"
+
+
+def test_model_with_an_untrusted_type_is_refused(tmp_path: Path) -> None:
+    import skops.io as sio
+
+    class Sneaky:
+        pass
+
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    sio.dump({"kind": "logistic", "estimator": Sneaky()}, folder / "model.skops")
+    with pytest.raises(ModelError, match="refusing to load unexpected types"):
+        load_model(tmp_path, "v2")
+
+
+def test_model_with_other_features_is_refused() -> None:
+    card = {"version": "v1", "features": ["a", "b"], "libraries": LIBRARIES}
+    with pytest.raises(ModelError, match="different feature set"):
+        check_compatible(card, ["a", "c"], LIBRARIES)
+
+
+def test_model_from_another_major_library_version_is_refused() -> None:
+    card = {"version": "v1", "features": ["a"], "libraries": {**LIBRARIES, "numpy": "1.26.4"}}
+    with pytest.raises(ModelError, match=r"numpy 1\.26\.4"):
+        check_compatible(card, ["a"], LIBRARIES)
+
+
+def test_minor_library_differences_are_accepted() -> None:
+    card = {"version": "v1", "features": ["a"], "libraries": {**LIBRARIES, "numpy": "2.0.0"}}
+    check_compatible(card, ["a"], LIBRARIES)

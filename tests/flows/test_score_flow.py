@@ -1,0 +1,192 @@
+"""End to end on the bundled sample, under one session-scoped Prefect test harness.
+
+The `demo` fixture does what `leadscore demo` does: train as of the sample's export date, then score
+a week before it and on it. The tests read what landed on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from features.schema import SCORED_COLUMNS, STAGES
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    out: Path
+    as_of: date
+    earlier: date
+    trained: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def _run_paths(out: Path, as_of: date) -> dict[str, Path]:
+    stamp = f"as_of={as_of.isoformat()}"
+    return {
+        "scores": out / "scores" / stamp / "scores.parquet",
+        "export": out / "exports" / stamp / "leads_for_crm.csv",
+        "quarantine": out / "quarantine" / stamp / "quarantine.parquet",
+        "duplicates": out / "duplicates" / stamp / "duplicates.parquet",
+        "report": out / "reports" / stamp / "report.md",
+        "manifest": out / "runs" / stamp / "manifest.json",
+    }
+
+
+@pytest.fixture(scope="session")
+def demo(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path,
+    default_config: Path, sample_export_date: date,
+) -> DemoRun:
+    from flows.score import score_flow
+    from flows.train import train_flow
+
+    out = tmp_path_factory.mktemp("demo")
+    common = {"inputs": sample_dir, "config": default_config, "out": out}
+    trained = train_flow(as_of=sample_export_date, **common)
+    earlier = sample_export_date - timedelta(days=7)
+    score_flow(as_of=earlier, **common)
+    manifest = score_flow(as_of=sample_export_date, **common)
+    return DemoRun(out, sample_export_date, earlier, trained, manifest)
+
+
+def test_every_output_of_a_run_is_written(demo: DemoRun) -> None:
+    for name, path in _run_paths(demo.out, demo.as_of).items():
+        assert path.is_file(), f"{name} missing at {path}"
+    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    assert list(scores.columns[: len(SCORED_COLUMNS)]) == list(SCORED_COLUMNS)
+    assert set(scores["recommended_stage"].unique()) <= set(STAGES)
+    assert scores["lead_id"].is_unique().all()
+
+
+def test_training_registers_a_current_model_with_a_card(demo: DemoRun) -> None:
+    assert demo.trained["status"] == "trained", demo.trained["message"]
+    folder = Path(demo.trained["model_folder"])
+    for name in ("model.skops", "encoding.json", "card.json", "card.md"):
+        assert (folder / name).is_file()
+    current = json.loads((demo.out / "models" / "current.json").read_text())
+    assert current["version"] == demo.trained["version"]
+    card = json.loads((folder / "card.json").read_text())
+    assert card["data_window"]["validation_window"][0] > card["data_window"]["first_snapshot"]
+    assert set(card["metrics"]["validation_by_candidate"]) == {"logistic", "gradient_boosting"}
+
+
+def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun) -> None:
+    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    assert scores["conversion_probability"].null_count() == 0
+    assert (scores["model_version"] == demo.trained["version"]).all()
+    assert (scores["probability_status"] == "model").all()
+    assert (scores["reasons"].list.len() > 0).all()
+    assert scores["conversion_probability"].is_between(0, 1).all()
+
+
+def test_every_input_lead_row_is_scored_merged_or_quarantined(
+    demo: DemoRun, sample_dir: Path
+) -> None:
+    paths = _run_paths(demo.out, demo.as_of)
+    rows_in = pl.read_csv(sample_dir / "leads.csv", infer_schema=False).height
+    scored = pl.read_parquet(paths["scores"])
+    merged = pl.read_parquet(paths["duplicates"])
+    quarantined = pl.read_parquet(paths["quarantine"]).filter(pl.col("source") == "leads")
+    assert scored.height + merged.height + quarantined.height == rows_in
+    assert set(merged["survivor_id"]) <= set(scored["lead_id"])
+    assert quarantined["reason"].null_count() == 0
+    counts = demo.manifest["counts"]["leads"]
+    assert counts["read"] == rows_in and counts["scored"] == scored.height
+
+
+def test_merged_ids_on_survivors_match_the_duplicates_file(demo: DemoRun) -> None:
+    paths = _run_paths(demo.out, demo.as_of)
+    scored = pl.read_parquet(paths["scores"]).select("lead_id", "merged_ids").explode("merged_ids")
+    from_scores = scored.drop_nulls("merged_ids").select(
+        pl.col("merged_ids").alias("lead_id"), pl.col("lead_id").alias("survivor_id")
+    ).sort("lead_id")
+    duplicates = pl.read_parquet(paths["duplicates"]).select("lead_id", "survivor_id")
+    assert_frame_equal(from_scores, duplicates.sort("lead_id"))
+
+
+def test_second_run_reports_changes_since_the_previous_run(demo: DemoRun) -> None:
+    previous = demo.manifest["funnel"]["vs_previous_run"]
+    assert previous["previous_as_of"] == demo.earlier.isoformat()
+    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    earlier = pl.read_parquet(_run_paths(demo.out, demo.earlier)["scores"])
+    both = scores.join(earlier.select("lead_id", pl.col("recommended_stage").alias("before")),
+                       on="lead_id")
+    assert (both["previous_stage"] == both["before"]).all()
+    changed = both.filter(pl.col("before") != pl.col("recommended_stage")).height
+    assert previous["changed"] == changed
+
+
+def test_crm_export_has_one_row_per_scored_lead_and_flat_cells(demo: DemoRun) -> None:
+    paths = _run_paths(demo.out, demo.as_of)
+    export = pl.read_csv(paths["export"], infer_schema=False)
+    scores = pl.read_parquet(paths["scores"])
+    assert export.height == scores.height
+    assert "crm_record_id" in export.columns, "the export's own columns must pass through"
+    assert export["reasons"].str.contains(r" \| ").any()
+
+
+def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) -> None:
+    manifest = json.loads(_run_paths(demo.out, demo.as_of)["manifest"].read_text())
+    assert len(manifest["inputs"]["leads"]["sha256"]) == 64
+    assert manifest["inputs"]["companies"]["dialect"]["delimiter"] == ";"
+    assert len(manifest["config"]["sha256"]) == 64
+    assert manifest["model"] == {"status": "model", "version": demo.trained["version"],
+                                 "note": None}
+    assert {"read_and_validate", "features", "predict_and_explain"} <= set(
+        manifest["timings_seconds"])
+    for source, counts in manifest["counts"].items():
+        parts = sum(v for k, v in counts.items() if k not in ("read", "scored"))
+        assert parts == counts["read"], source
+    assert manifest["outputs"]["scores"]["rows"] == manifest["funnel"]["leads"]
+
+
+def test_same_as_of_gives_identical_scores(
+    demo: DemoRun, tmp_path: Path, sample_dir: Path, default_config: Path
+) -> None:
+    from flows.score import score_flow
+
+    score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=tmp_path,
+               models=demo.out / "models")
+    first = _run_paths(demo.out, demo.as_of)["scores"]
+    again = _run_paths(tmp_path, demo.as_of)["scores"]
+    # The earlier run in demo.out fills previous_stage; a fresh folder has none.
+    volatile = ["previous_stage", "changed_since_previous_run"]
+    assert_frame_equal(pl.read_parquet(first).drop(volatile), pl.read_parquet(again).drop(volatile))
+
+
+def test_rerunning_an_as_of_in_place_is_byte_identical(
+    demo: DemoRun, sample_dir: Path, default_config: Path
+) -> None:
+    from flows.score import score_flow
+
+    paths = _run_paths(demo.out, demo.as_of)
+    before = {k: paths[k].read_bytes() for k in ("scores", "export", "quarantine", "duplicates")}
+    score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=demo.out)
+    for name, content in before.items():
+        assert paths[name].read_bytes() == content, f"{name} changed on a re-run"
+
+
+def test_without_a_model_every_row_says_why(
+    prefect_harness: None, tmp_path: Path, sample_dir: Path, default_config: Path,
+    sample_export_date: date,
+) -> None:
+    from flows.score import score_flow
+
+    manifest = score_flow(as_of=sample_export_date, inputs=sample_dir, config=default_config,
+                          out=tmp_path)
+    scores = pl.read_parquet(_run_paths(tmp_path, sample_export_date)["scores"])
+    assert manifest["model"]["status"] == "no_model"
+    assert scores["conversion_probability"].null_count() == scores.height
+    assert (scores["probability_status"] == "no_model").all()
+    assert scores["reasons"].list.eval(pl.element().str.contains("No conversion probability"))\
+        .list.any().all()
