@@ -111,7 +111,44 @@ def build_parser() -> argparse.ArgumentParser:
                                            "before and on its export date, and print the funnel.")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output root (default: out/)")
     _add_profile_command(commands)
+    _add_evaluate_command(commands)
     return parser
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_evaluate_command(commands: argparse._SubParsersAction[Any]) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="measure the model on your own data (nothing is registered)",
+        description="Train and measure the candidate models on data they did not see. Either "
+                    "one table with an outcome column (--input FILE --profile P; the profile's "
+                    "[evaluate] section names the outcome and the columns to leave out), or the "
+                    "canonical input folder (--inputs DIR --split-date D). Prints metrics JSON.",
+    )
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, help="a single-table export with an outcome column")
+    source.add_argument("--inputs", type=Path, help="a folder of canonical (or profiled) inputs")
+    evaluate.add_argument("--profile", default=None, metavar="NAME|PATH",
+                          help="mapping profile (a preset or a TOML path); required with --input")
+    evaluate.add_argument("--split-date", type=_as_of, default=None,
+                          help="train before this date, measure from it (with --input: on the "
+                               "profile's date column; required with --inputs)")
+    evaluate.add_argument("--holdout-last", type=_fraction, default=None, metavar="FRACTION",
+                          help="with --input and rows in time order: measure on the last "
+                               "FRACTION of rows")
+    evaluate.add_argument("--folds", type=int, default=5,
+                          help="cross-validation folds when there is no split (default 5)")
+    evaluate.add_argument("--as-of", type=_as_of, default=None,
+                          help="with --inputs: the date the data is known up to (default today)")
+    evaluate.add_argument("--config", type=Path, default=None,
+                          help="TOML config (default: ./leadscore.toml or the bundled one)")
+    evaluate.add_argument("--output", type=Path, default=None,
+                          help="also write the metrics JSON to this file")
 
 
 def _quiet_user_errors() -> None:
@@ -243,6 +280,35 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from flows.catalog import load_config
+    from flows.evaluate import evaluate_canonical, evaluate_table
+    from flows.profiles import load_profile
+
+    config = args.config or _default_config()
+    cfg, _ = load_config(config)
+    if args.input is not None:
+        if not args.profile:
+            raise UsageError("--input needs --profile (its [evaluate] section names the outcome)")
+        if not args.input.is_file():
+            raise UsageError(f"{args.input}: file not found")
+        report = evaluate_table(args.input, load_profile(args.profile), cfg,
+                                split_date=args.split_date, holdout_last=args.holdout_last,
+                                folds=args.folds)
+    else:
+        if args.split_date is None:
+            raise UsageError("--inputs needs --split-date")
+        load_profile(args.profile)
+        report = evaluate_canonical(args.inputs, config, as_of=args.as_of or date.today(),
+                                    split_date=args.split_date, profile=args.profile)
+    text = json.dumps(report, indent=2, default=str)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
 def _run_profile(args: argparse.Namespace) -> int:
     from flows.profiles import suggest_profile
 
@@ -256,6 +322,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "score": _run_score,
     "demo": _run_demo,
     "profile": _run_profile,
+    "evaluate": _run_evaluate,
 }
 
 

@@ -1,10 +1,10 @@
 """Turn a feature frame into the numeric matrix a model sees, the same way at training and scoring.
 
-Numeric and true/false features pass through a signed log (`sign(x) * log1p(|x|)`): counts,
-employees and revenue are heavy-tailed, a linear model needs that, and trees do not mind.
-Categorical features become codes 0..k-1, with categories ordered by their training conversion
-rate, so a tree's "code <= t" split groups similar categories; rare categories (fewer than
-`min_count` training rows) and unseen ones become missing (NaN).
+Numeric and true/false features pass through a signed log (`sign(x) * log1p(|x|)`, missing =
+NaN): counts, employees and revenue are heavy-tailed, a linear model needs that, and trees do
+not mind. Categorical features become codes 0..k-1, with categories ordered by their training
+conversion rate, so a tree's "code <= t" split groups similar categories; rare categories
+(fewer than `min_count` training rows) and unseen ones become missing (NaN).
 The encoding is plain data (JSON), stored next to the model, so loading it runs no code.
 """
 
@@ -91,6 +91,11 @@ class FeatureEncoding:
     def categorical_mask(self) -> list[bool]:
         return [c in self.spec.categorical for c in self.spec.columns]
 
+    def indexes(self, kind: str) -> list[int]:
+        """Matrix column indexes of the spec's `kind`: numeric, boolean or categorical."""
+        wanted = set(getattr(self.spec, kind))
+        return [i for i, c in enumerate(self.spec.columns) if c in wanted]
+
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """A float64 matrix, one column per spec column in order; missing values are NaN."""
         numeric = [_symlog(pl.col(c)).alias(c) for c in self.spec.numeric + self.spec.boolean]
@@ -114,7 +119,7 @@ class FeatureEncoding:
 
 
 def fit_encoding(
-    frame: pl.DataFrame, spec: FeatureSpec, target: str, min_count: int = 20
+    frame: pl.DataFrame, spec: FeatureSpec, target: str, min_count: int = 5
 ) -> FeatureEncoding:
     """Learn category order (by conversion rate, then name) from labelled training rows."""
     categories: dict[str, list[str]] = {}

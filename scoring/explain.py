@@ -151,30 +151,63 @@ def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phr
     return phrases
 
 
-def _generic(name: str) -> Phrase:
+def _generic(name: str, dtype: pl.DataType) -> Phrase:
+    """"<column name>: <value>" for features without a phrase of their own (e.g. the columns
+    of a single-table export); decimals shown with three significant figures."""
     label = name.replace("_", " ")
-    return lambda v: pl.lit(f"{label}: ") + _text(v).fill_null("missing")
+
+    def phrase(v: pl.Expr) -> pl.Expr:
+        shown = v.round_sig_figs(3) if dtype.is_float() else v
+        return pl.lit(f"{label}: ") + _text(shown).fill_null("missing")
+    return phrase
 
 
 def phrase_frame(frame: pl.DataFrame, encoding: FeatureEncoding) -> pl.DataFrame:
     """One phrase per model feature per row, columns in the encoding's order."""
     known = _phrases(encoding, frame.columns)
     return frame.select(
-        (known.get(name) or _generic(name))(pl.col(name)).alias(name) for name in encoding.names
+        (known.get(name) or _generic(name, frame.schema[name]))(pl.col(name)).alias(name)
+        for name in encoding.names
     )
 
 
-def _pick(phrases: pl.DataFrame, order: np.ndarray, keep: np.ndarray) -> pl.Series:
-    """Per row, the phrases at the column indexes in `order` where `keep` is true."""
-    listed = phrases.select(pl.concat_list(pl.all()).alias("all"))
-    picks = [
-        pl.when(pl.Series(keep[:, k])).then(
-            pl.col("all").list.get(pl.lit(pl.Series(order[:, k].astype(np.int64))),
-                                   null_on_oob=True)
-        )
-        for k in range(order.shape[1])
-    ]
-    return listed.select(pl.concat_list(picks).list.drop_nulls().alias("picked")).to_series()
+def _picks(order: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
+    """(row, slot, feature) for every kept pick: a long table, one row per phrase to write."""
+    rows, slots = np.nonzero(keep)
+    return pl.DataFrame({
+        "row": rows.astype(np.int64),
+        "slot": slots.astype(np.int32),
+        "feature": order[rows, slots].astype(np.int32),
+    })
+
+
+def _phrased_picks(
+    frame: pl.DataFrame, picks: pl.DataFrame, encoding: FeatureEncoding
+) -> pl.DataFrame:
+    """The phrase of each pick, written only for the rows that need it (about 6 per lead, not
+    one per feature per lead): row, slot, text."""
+    known = _phrases(encoding, frame.columns)
+    parts = []
+    for index, rows in picks.group_by("feature", maintain_order=True):
+        name = encoding.names[int(index[0])]
+        phrase = (known.get(name) or _generic(name, frame.schema[name]))(pl.col(name))
+        written = frame[rows["row"].to_numpy()].select(phrase.alias("text"))
+        parts.append(rows.select("row", "slot").with_columns(written["text"]))
+    schema = {"row": pl.Int64, "slot": pl.Int32, "text": pl.String}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def _listed(frame: pl.DataFrame, phrased: pl.DataFrame, name: str) -> pl.Series:
+    """One list per row of `frame`, phrases in slot order (empty when none were kept)."""
+    lists = phrased.sort("row", "slot").group_by("row", maintain_order=True).agg(
+        pl.col("text").alias(name)
+    )
+    every_row = pl.DataFrame({"row": np.arange(frame.height, dtype=np.int64)})
+    return (
+        every_row.join(lists, on="row", how="left", maintain_order="left")
+        .select(pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .to_series()
+    )
 
 
 def top_factors(
@@ -195,8 +228,9 @@ def top_factors(
     down_order = np.argsort(contributions, axis=1, kind="stable")[:, :count]
     up_keep = np.take_along_axis(contributions, up_order, axis=1) > min_effect
     down_keep = np.take_along_axis(contributions, down_order, axis=1) < -min_effect
-    phrases = phrase_frame(frame, encoding)
+    up = _phrased_picks(frame, _picks(up_order, up_keep), encoding)
+    down = _phrased_picks(frame, _picks(down_order, down_keep), encoding)
     return pl.DataFrame({
-        "factors_up": _pick(phrases, up_order, up_keep).alias("factors_up"),
-        "factors_down": _pick(phrases, down_order, down_keep).alias("factors_down"),
+        "factors_up": _listed(frame, up, "factors_up"),
+        "factors_down": _listed(frame, down, "factors_down"),
     })
