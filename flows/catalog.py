@@ -49,15 +49,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_config(path: Path) -> tuple[Config, str]:
-    """The config and a hash of its meaning (key order and comments do not change the hash)."""
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a mapping; ConfigError naming the file when it is missing or not TOML."""
     if not path.is_file():
-        raise ConfigError(f"config file '{path}' not found")
+        raise ConfigError(f"{what} file '{path}' not found")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
-    config = parse_config(raw, source=path.name)
+
+
+def load_config(path: Path) -> tuple[Config, str]:
+    """The config and a hash of its meaning (key order and comments do not change the hash)."""
+    config = parse_config(read_toml(path, "config"), source=path.name)
     canonical = json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
     return config, hashlib.sha256(canonical.encode()).hexdigest()
 

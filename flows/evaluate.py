@@ -96,6 +96,8 @@ def _describe(path: Path, frame: pl.DataFrame, table: PreparedTable) -> dict[str
         "file": str(path),
         "sha256": sha256_of(path),
         "rows": frame.height,
+        "rows_without_outcome": table.rows_without_outcome,
+        "rows_evaluated": table.frame.height,
         "positives": int(y.sum()),
         "positive_rate": round(int(y.sum()) / max(y.len(), 1), 4),
         "numeric_features": list(table.spec.numeric),

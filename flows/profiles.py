@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from features.profile import IDENTITY, Profile, parse_profile, value_key
 from features.schema import SOURCES, STAGES
 from features.validate import RAW_ERROR, REFERENCE_COLUMNS, SOURCE_ROW
 from flows import PROJECT_ROOT
+from flows.catalog import read_toml
 from flows.readers import RawTable, read_raw
 
 PRESETS_DIR = PROJECT_ROOT / "data" / "profiles"
@@ -41,13 +41,7 @@ def preset_names() -> list[str]:
 
 def read_profile(path: Path) -> Profile:
     """Read and check a profile file; ConfigError naming the file (and key) when it is bad."""
-    if not path.is_file():
-        raise ConfigError(f"profile file '{path}' not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
-    return parse_profile(raw, source=path.name)
+    return parse_profile(read_toml(path, "profile"), source=path.name)
 
 
 def load_profile(spec: str | Path | None) -> Profile:

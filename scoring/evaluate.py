@@ -40,6 +40,7 @@ class PreparedTable:
     frame: pl.DataFrame
     spec: FeatureSpec
     dropped: dict[str, str]
+    rows_without_outcome: int = 0
 
 
 def _numeric_share(frame: pl.DataFrame, column: str) -> float:
@@ -61,10 +62,14 @@ def prepare_table(
     """Target from `outcome`, placeholders to null, each remaining column typed.
 
     Columns named in `exclude`, constant columns and columns with no value are dropped (and
-    listed with the reason, so the evaluation says what it did not use).
+    listed with the reason, so the evaluation says what it did not use). Rows without an
+    outcome (an open case, not a "no") are left out and counted.
     """
     if outcome not in frame.columns:
         raise KeyError(outcome)
+    known = null_if_missing(pl.col(outcome).cast(pl.String), missing_values).is_not_null()
+    unknown_rows = frame.height - int(frame.select(known.sum()).item())
+    frame = frame.filter(known)
     wanted = {p.strip().lower() for p in positive}
     target = frame[outcome].cast(pl.String).str.strip_chars().str.to_lowercase().is_in(wanted)
     dropped: dict[str, str] = {c: "excluded by the profile" for c in exclude if c in frame.columns}
@@ -86,7 +91,7 @@ def prepare_table(
         *[pl.col(c) for c in categorical],
     ).with_columns(target.alias(TARGET), pl.int_range(pl.len()).cast(pl.String).alias(ROW_ID))
     spec = FeatureSpec(numeric=tuple(numeric), categorical=tuple(categorical))
-    return PreparedTable(typed, spec, dropped)
+    return PreparedTable(typed, spec, dropped, unknown_rows)
 
 
 def _fit_predict(

@@ -190,3 +190,26 @@ def test_without_a_model_every_row_says_why(
     assert (scores["probability_status"] == "no_model").all()
     assert scores["reasons"].list.eval(pl.element().str.contains("No conversion probability"))\
         .list.any().all()
+
+
+def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
+    prefect_harness: None, tmp_path: Path, default_config: Path,
+) -> None:
+    from flows.sample_data import write_sample
+    from flows.score import score_flow
+    from flows.train import train_flow
+
+    inputs = tmp_path / "small"
+    write_sample(inputs, leads=200, seed=5, export_date=date(2026, 11, 1))
+    out = tmp_path / "out"
+    trained = train_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
+    assert trained["status"] == "insufficient_history"
+    assert "min_labelled_rows" in trained["message"]
+    assert not (out / "models" / "current.json").exists()
+    manifest = score_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
+    scores = pl.read_parquet(_run_paths(out, date(2026, 11, 1))["scores"])
+    assert manifest["model"]["status"] == "insufficient_history"
+    assert (scores["probability_status"] == "insufficient_history").all()
+    assert scores["conversion_probability"].null_count() == scores.height
+    assert scores["reasons"].list.eval(
+        pl.element().str.contains("too little history")).list.any().all()
