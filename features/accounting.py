@@ -6,11 +6,10 @@ from typing import Any
 
 import polars as pl
 
-from features.errors import LeadscoreError
 
-
-class AccountingError(LeadscoreError):
-    """Rows went missing or were counted twice: a bug, never a user error, so the run stops."""
+class AccountingError(RuntimeError):
+    """Rows went missing or were counted twice: a bug, never a user error, so the run stops
+    (with a traceback and exit status 1, not as a one-line user error)."""
 
 
 def reconcile(

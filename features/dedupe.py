@@ -1,7 +1,8 @@
 """Merge duplicate people into one surviving lead, recording every merged id with its survivor.
 
-Two rows are the same person when they share a normalized email (trimmed, lower-cased), or, when
-neither has an email, the same first name + last name + normalized company name + phone digits.
+Two rows are the same person when they share a well-formed normalized email (trimmed,
+lower-cased), or, when neither has one, the same first name + last name + normalized company
+name + phone digits.
 
 Survivor rule (documented in the README): the earliest created lead survives (ties: the smallest
 lead_id), because it holds the CRM history. Its empty fields are filled from the other rows of the
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.identity import normalize_company_name
+from features.identity import email_is_well_formed, normalize_company_name
 
 # Columns whose value is taken from the survivor, or from the newest duplicate that has one.
 _FILLABLE = (
@@ -24,7 +25,9 @@ _ANY_TRUE = ("opted_out", "bounced")
 
 
 def _email_key() -> pl.Expr:
-    return pl.col("email").str.strip_chars().str.to_lowercase()
+    """The normalized email, only when well formed: "unknown" or "-" identify nobody."""
+    email = pl.col("email").str.strip_chars().str.to_lowercase()
+    return pl.when(email_is_well_formed(email)).then(email)
 
 
 def _phone_digits() -> pl.Expr:

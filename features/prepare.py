@@ -149,7 +149,7 @@ def _activity_bucket() -> pl.Expr:
 def _set_aside_reason(kind: str) -> pl.Expr:
     quoted = pl.lit("'") + pl.col("lead_id") + pl.lit("'")
     unknown = ("activity email matches no lead" if kind == "activity"
-               else "opportunity refers to no known lead or company")
+               else "opportunity refers to no lead or company known before as_of")
     return (
         pl.when(pl.col("_set_aside") == "quarantined")
         .then(pl.lit("its lead ") + quoted + pl.lit(" is quarantined (see the leads rows)"))
@@ -358,7 +358,7 @@ def _prepare_events(
     )
     quarantine = quarantine_rows(
         linked.filter(bucket == "unlinked"), "company_events", file_label,
-        pl.lit("business_id matches no company in the companies file"), columns,
+        pl.lit("business_id matches no company known before as_of"), columns,
     )
     used = linked.filter(bucket == "used").select(
         pl.col("_ref_key").alias("company_key"), "event_type", "occurred_at"

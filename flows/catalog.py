@@ -22,6 +22,8 @@ import os
 import shutil
 import tomllib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -147,6 +149,53 @@ def read_source(
     }
     return SourceInput(source.name, path.name, validated,
                        raw.frame.select(pl.len().alias("rows")), info)
+
+
+# polars raises these when a lazily read CSV turns out to be malformed at collect time.
+READ_ERRORS = (pl.exceptions.ComputeError, pl.exceptions.SchemaError,
+               pl.exceptions.ShapeError, pl.exceptions.NoDataError)
+
+
+def _unbalanced_quote_line(path: Path, encoding: str) -> int | None:
+    """The first line with an odd number of double quotes: where a stray quote usually is."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.count('"') % 2:
+                return number
+    return None
+
+
+def malformed_input(sources: dict[str, SourceInput], error: Exception) -> InputError:
+    """Name the file (and, for a stray quote, the line) behind a read error polars raised while
+    collecting a plan over several files. Only runs on the failure path: it re-reads files."""
+    for source in sources.values():
+        info = source.file_info
+        if not info.get("present"):
+            continue
+        try:
+            source.validated.valid.select(pl.len()).collect()
+            source.validated.quarantine.select(pl.len()).collect()
+        except READ_ERRORS as exc:
+            dialect = info.get("dialect", {})
+            readable = Path(dialect.get("transcoded_to") or info["path"])
+            encoding = "utf-8" if dialect.get("transcoded_to") else dialect.get("encoding", "utf-8")
+            is_csv = readable.suffix != ".parquet"
+            line = _unbalanced_quote_line(readable, encoding) if is_csv else None
+            where = (f"; line {line} has an unbalanced double quote (a quote inside an "
+                     "unquoted field): quote the whole field or remove the quote") if line else ""
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return InputError(f"{source.file_label}: cannot be read ({first}){where}")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return InputError(f"an input file cannot be read ({first})")
+
+
+@contextmanager
+def read_errors_named(sources: dict[str, SourceInput]) -> Iterator[None]:
+    """Turn a read error surfacing in a lazy plan into an InputError naming the file."""
+    try:
+        yield
+    except READ_ERRORS as exc:
+        raise malformed_input(sources, exc) from None
 
 
 def read_sources(

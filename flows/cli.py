@@ -169,7 +169,7 @@ def _quiet_user_errors() -> None:
         logging.getLogger(name).addFilter(_DropUserErrors())
 
 
-_USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError", "AccountingError")
+_USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError")
 
 
 def _run_sample(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from features.parse import parse_datetime_utc
 from features.profile import Profile
 from features.training import labelled_snapshot_dates, training_set
 from features.validate import RAW_ERROR, SOURCE_ROW
-from flows.catalog import load_config, sha256_of
+from flows.catalog import READ_ERRORS, load_config, sha256_of
 from flows.readers import read_raw
 from flows.score import materialize, prepare_inputs, read_inputs
 from scoring.encoding import canonical_feature_spec
@@ -39,7 +39,10 @@ from scoring.train import TARGET, evaluate_candidates
 def _single_table(path: Path, profile: Profile, work: Path) -> pl.DataFrame:
     section = profile.section(profile.evaluate.source if profile.evaluate else "leads")
     raw = read_raw(path, work, encoding=section.encoding, delimiter=section.delimiter)
-    return raw.frame.drop(SOURCE_ROW, RAW_ERROR, strict=False).collect()
+    try:
+        return raw.frame.drop(SOURCE_ROW, RAW_ERROR, strict=False).collect()
+    except READ_ERRORS as exc:
+        raise InputError(f"{path.name}: cannot be read ({str(exc).strip()[:200]})") from None
 
 
 def _time_split(frame: pl.DataFrame, column: str, split: date, day_first: bool) -> pl.Series:

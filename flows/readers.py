@@ -178,11 +178,27 @@ def _choose_encoding(head: bytes, declared: str | None, name: str) -> tuple[str,
         return "utf-8-sig", True
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", True
-    if _decodes(head, "utf-8"):
+    if _decodes(head, "utf-8") or _mostly_utf8(head):
+        # A UTF-8 file with a stray byte or two (one pasted cp1252 name) stays UTF-8: the
+        # copy decodes just those bytes as cp1252 and counts them.
         return "utf-8", False
     # Not UTF-8: Windows exports are cp1252 (a superset of Latin-1 in the printable range); a
     # byte cp1252 leaves undefined means Latin-1.
     return ("cp1252" if _decodes(head, "cp1252") else "latin-1"), False
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _mostly_utf8(head: bytes) -> bool:
+    """More well-formed UTF-8 multi-byte characters than bytes that fit none: UTF-8 text with
+    a few foreign bytes, not a cp1252 file (where "ä" is one byte, never a valid sequence)."""
+    sequences = _UTF8_SEQUENCE.findall(head)
+    high = sum(1 for byte in head if byte >= 0x80)
+    stray = high - sum(len(s) for s in sequences)
+    return len(sequences) > stray
 
 
 def _decodes(data: bytes, codec: str) -> bool:

@@ -31,6 +31,7 @@ from flows.catalog import (
     partition,
     previous_scores,
     publish,
+    read_errors_named,
     read_sources,
     sha256_of,
     write_csv,
@@ -87,10 +88,12 @@ def prepare_inputs(sources: dict[str, SourceInput], cfg: Config, as_of: date) ->
     frames = {name: s.validated.valid for name, s in sources.items()}
     files = {name: s.file_label for name, s in sources.items()}
     rejected = sources["leads"].validated.quarantine.select(
-        pl.col("record").str.json_path_match("$.lead_id").alias("lead_id")
+        pl.col("record").str.json_path_match("$.lead_id").str.strip_chars().alias("lead_id")
     )
-    return prepare(frames, files, cfg, as_of, quarantined_lead_ids=rejected,
-                   checkpoint=in_memory)
+    # A malformed CSV surfaces when the checkpoint collects: name the file, not polars' plan.
+    with read_errors_named(sources):
+        return prepare(frames, files, cfg, as_of, quarantined_lead_ids=rejected,
+                       checkpoint=in_memory)
 
 
 def in_memory(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:
@@ -124,7 +127,8 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Material
           _present(sources[n].validated.quarantine) else pl.LazyFrame({"len": [0]})
           for n in names],
     ]
-    collected = pl.collect_all(lazies)
+    with read_errors_named(sources):
+        collected = pl.collect_all(lazies)
     held = PreparedInputs(*(frame.lazy() for frame in collected[:6]))
     counts = collected[10:]
     return Materialized(

@@ -76,5 +76,6 @@ def test_without_leads_nothing_may_be_scored() -> None:
         reconcile({}, {}, buckets(), scored_leads=3)
 
 
-def test_accounting_error_is_a_leadscore_error() -> None:
-    assert issubclass(AccountingError, LeadscoreError)
+def test_accounting_error_is_a_bug_not_a_user_error() -> None:
+    # The CLI prints user errors (LeadscoreError) as one line; a lost row must show a traceback.
+    assert not issubclass(AccountingError, LeadscoreError)

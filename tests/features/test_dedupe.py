@@ -205,3 +205,13 @@ def test_merge_of_distinct_people_changes_nothing_but_adds_empty_merged_ids() ->
         pl.lit([], dtype=pl.List(pl.String)).alias("merged_ids"),
     )
     assert_frame_equal(result, expected.sort("lead_id"))
+
+
+def test_malformed_emails_identify_nobody() -> None:
+    frame = leads(
+        person("A", 1, email="unknown", first_name="Ann", last_name="Aho", company_name="X Oy",
+               phone="040 123 4567"),
+        person("B", 2, email="unknown", first_name="Bo", last_name="Berg", company_name="Y AB",
+               phone="070 765 4321"),
+    )
+    assert groups_of(frame) == {"A": ("A", None), "B": ("B", None)}

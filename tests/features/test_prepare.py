@@ -174,7 +174,7 @@ ACTIVITY_CASES: list[Case] = [
     ("neither lead_id nor email", {}, "unlinked", "activity email matches no lead"),
 ]
 
-NO_LINK = "opportunity refers to no known lead or company"
+NO_LINK = "opportunity refers to no lead or company known before as_of"
 # Opportunities have the activities' buckets: a lead created after as_of only sets the row aside,
 # a quarantined or unknown lead quarantines it.
 OPPORTUNITY_CASES: list[Case] = [
@@ -199,7 +199,7 @@ OPPORTUNITY_CASES: list[Case] = [
     ("no reference at all", {}, "unlinked", NO_LINK),
 ]
 
-NO_COMPANY = "business_id matches no company in the companies file"
+NO_COMPANY = "business_id matches no company known before as_of"
 EVENT_CASES: list[Case] = [
     ("business_id text as in companies", {"business_id": "0112038-9"}, "used", ACME),
     ("business_id with country prefix", {"business_id": "FI 0112038-9"}, "used", ACME),

@@ -107,3 +107,19 @@ def test_absent_required_source_names_the_expected_file(tmp_path: Path) -> None:
 def test_manifest_json_is_readable(tmp_path: Path) -> None:
     write_json({"when": date(2026, 1, 2)}, tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text()) == {"when": "2026-01-02"}
+
+
+def test_stray_quote_in_a_csv_is_an_input_error_naming_file_and_line(tmp_path: Path) -> None:
+    from flows.catalog import read_sources
+    from flows.score import materialize, prepare_inputs
+
+    (tmp_path / "leads.csv").write_text(
+        "lead_id,created_at,title\nL1,2025-01-01,TV 32\" screen\nL2,2025-01-02,CEO\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "activities.csv").write_text(
+        "lead_id,activity_type,occurred_at\nL1,email_open,2025-01-03\n", encoding="utf-8"
+    )
+    sources = read_sources(tmp_path, Config(), tmp_path / "work")
+    with pytest.raises(InputError, match=r"^leads.csv: cannot be read .*line 2 has an unbalanced"):
+        materialize.fn(sources, prepare_inputs.fn(sources, Config(), date(2026, 1, 1)))

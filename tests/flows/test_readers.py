@@ -393,3 +393,14 @@ def test_dirty_nordic_export_reads_and_validates_with_every_row_accounted_for(
         6: "line has more fields than the 6 in the header (extra: b)",
     }
     assert issues.is_empty()
+
+
+def test_stray_non_utf8_byte_early_in_a_utf8_file_keeps_the_file_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("name,city\nÅsa,Jyväskylä\n".encode() + b"M\xe4kinen,Turku\n")
+    table = read_raw(path, tmp_path / "work")
+    names = table.frame.collect()["name"].to_list()
+    assert names == ["Åsa", "Mäkinen"]
+    assert table.frame.collect()["city"].to_list() == ["Jyväskylä", "Turku"]
+    assert table.dialect["encoding"] == "utf-8"
+    assert table.dialect["undecodable_bytes"] == 1
