@@ -41,7 +41,8 @@ def build_features(
     """All features known at each snapshot's as_of. Needs snapshots (lead_id, as_of).
 
     Adds the columns of lead_features, engagement_features, firmographic_features,
-    company_event_features and pipeline_features (see each for names and meaning).
+    company_event_features and pipeline_features (see each for names and meaning), and
+    `domains` (list: the company's, website's and email's registrable domains).
     """
     firmographics = firmographic_features(
         snapshots, inputs.lead_companies, inputs.companies, cfg.features
@@ -56,4 +57,12 @@ def build_features(
     features = firmographics
     for part in parts:
         features = features.join(part, on=list(SNAPSHOT_KEY), how="left")
-    return features.sort(SNAPSHOT_KEY)
+    return features.with_columns(_all_domains().alias("domains")).sort(SNAPSHOT_KEY)
+
+
+def _all_domains() -> pl.Expr:
+    """Every domain the lead is known by: its company's, its website's and its email's (free
+    mail included), for rules such as a competitor list (`contains_any`)."""
+    return pl.concat_list(
+        "company_domain", "lead_website_domain", "lead_email_domain"
+    ).list.drop_nulls().list.unique(maintain_order=True)

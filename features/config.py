@@ -7,7 +7,7 @@ the file is I/O and lives in ``flows``; this module only validates a parsed mapp
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from features.errors import ConfigError
+from features.schema import ACTIVITY_TYPES
 
 
 class _Frozen(BaseModel):
@@ -124,6 +125,15 @@ class StagesConfig(_Frozen):
     # model, fit and engagement share it the same way.
     priority_fit_weight: float = Field(0.3, ge=0, le=1)
 
+    @field_validator("intent_signals")
+    @classmethod
+    def _known_activity_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in ACTIVITY_TYPES]
+        if unknown:
+            raise ValueError(f"unknown activity type {unknown[0]!r} (types: "
+                             f"{', '.join(ACTIVITY_TYPES)})")
+        return value
+
     @field_validator("next_actions", mode="before")
     @classmethod
     def _defaults_for_unnamed_stages(cls, value: Any) -> dict[str, str]:
@@ -136,7 +146,8 @@ class StagesConfig(_Frozen):
 
 
 class FeaturesConfig(_Frozen):
-    engagement_windows_days: tuple[int, ...] = (7, 30, 90)
+    engagement_windows_days: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        (7, 30, 90), min_length=1)
     # Decayed engagement halves every this many days.
     decay_half_life_days: float = Field(14, gt=0)
     company_event_lookback_days: int = Field(180, ge=1)

@@ -73,7 +73,9 @@ def _aggregations(
         pl.len().cast(pl.Int32).alias("activity_count_total"),
         days.min().alias("days_since_last_activity"),
         *[(days <= w).sum().cast(pl.Int32).alias(f"activity_count_{w}d") for w in windows],
-        (0.5 ** (_age_days() / half_life)).sum().alias("engagement_decayed"),
+        # Rounded: a float sum's last bits depend on the order rows arrive in, and re-runs
+        # must agree to the bit.
+        (0.5 ** (_age_days() / half_life)).sum().round(9).alias("engagement_decayed"),
         *[
             ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(f"{t}_{longest}d")
             for t in COUNTED_TYPES

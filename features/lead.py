@@ -26,6 +26,8 @@ LEAD_COLUMNS = (
     "match_method",
     "match_confidence",
     "lead_business_id",
+    "lead_email_domain",
+    "lead_website_domain",
 )
 
 
@@ -36,15 +38,20 @@ def lead_features(
 
     Needs: snapshots (lead_id, as_of); leads (lead_id, created_at, title, phone, budget,
     timeline, need, lead_source, country, crm_stage, opted_out, bounced); lead_companies
-    (lead_id, email_quality, match_method, match_confidence, lead_business_id).
+    (lead_id, email_quality, match_method, match_confidence, lead_business_id; optionally
+    lead_email_domain, lead_website_domain).
     Returns: lead_id, as_of and LEAD_COLUMNS.
     """
     lead_rows = leads.select(
         "lead_id", "created_at", "title", "phone", "budget", "timeline", "need", "lead_source",
         "country", "crm_stage", "opted_out", "bounced",
     )
+    present = set(lead_companies.collect_schema().names())
+    # The lead's own domains are optional here (a frame without them reads as unknown).
+    domains = [pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c)
+               for c in ("lead_email_domain", "lead_website_domain")]
     matches = lead_companies.select("lead_id", "email_quality", "match_method", "match_confidence",
-                                    "lead_business_id")
+                                    "lead_business_id", *domains)
     seniority = seniority_from_title(pl.col("title"))
     return (
         snapshots.select(SNAPSHOT_KEY)
@@ -72,5 +79,7 @@ def lead_features(
             "match_method",
             "match_confidence",
             "lead_business_id",
+            "lead_email_domain",
+            "lead_website_domain",
         )
     )

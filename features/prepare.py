@@ -21,7 +21,7 @@ from features.build import PreparedInputs
 from features.config import Config
 from features.dedupe import duplicate_groups, merge_duplicates
 from features.enrich import keyed_company_snapshots, match_leads_to_companies
-from features.identity import normalize_business_ids, normalize_company_name
+from features.identity import email_is_well_formed, normalize_business_ids, normalize_company_name
 from features.snapshots import as_of_start
 
 QUARANTINE_COLUMNS = ("source", "source_file", "source_row", "reason", "record")
@@ -102,15 +102,14 @@ def _attribute_activities(
     "future" (created after as_of) or "quarantined". Returns (every row tagged, used rows).
     """
     by_id = groups.select("lead_id", pl.col("survivor_id").alias("_by_id"))
-    by_email = (
-        known_leads.join(groups, on="lead_id")
-        .select(pl.col("email").str.strip_chars().str.to_lowercase().alias("_email"),
-                pl.col("survivor_id").alias("_by_email"))
-        .drop_nulls("_email")
-        .unique("_email", keep="first")
+    by_email = _unique_lookup(
+        known_leads.join(groups, on="lead_id").select(
+            _well_formed_email("email").alias("_email"), pl.col("survivor_id").alias("_by_email")
+        ),
+        "_email", "_by_email",
     )
     tagged = (
-        activities.with_columns(pl.col("email").str.strip_chars().str.to_lowercase().alias("_email"))
+        activities.with_columns(_well_formed_email("email").alias("_email"))
         .join(by_id, on="lead_id", how="left")
         .join(by_email, on="_email", how="left")
         .join(set_aside, on="lead_id", how="left")
@@ -140,6 +139,12 @@ def _linked_bucket(linked: pl.Expr) -> pl.Expr:
         .when(pl.col("_set_aside") == "quarantined").then(pl.lit("lead_quarantined"))
         .otherwise(pl.lit("unlinked"))
     )
+
+
+def _well_formed_email(column: str) -> pl.Expr:
+    """Trimmed, lower-cased, and null unless well formed: "unknown" identifies nobody."""
+    email = pl.col(column).str.strip_chars().str.to_lowercase()
+    return pl.when(email_is_well_formed(email)).then(email)
 
 
 def _activity_bucket() -> pl.Expr:

@@ -229,7 +229,7 @@ def _resolve_columns(
     return resolved
 
 
-def _free_names(passthrough: Sequence[str], taken: set[str]) -> dict[str, str]:
+def free_names(passthrough: Sequence[str], taken: set[str]) -> dict[str, str]:
     """Pass-through columns whose name a canonical column takes -> ``<name>_export`` (unique)."""
     used = set(passthrough) | taken
     renamed: dict[str, str] = {}
@@ -286,7 +286,7 @@ def apply_profile(
     mapped = _resolve_columns(section, names, profile.name, file_label)
     filled = set(mapped) | set(section.constants)
     passthrough = [n for n in names if n not in mapped.values()]
-    renamed = _free_names(passthrough, filled)
+    renamed = free_names(passthrough, filled)
     _check_required(source, filled | set(passthrough), profile.name, file_label, names)
     canonical = [
         pl.col(mapped[c]).alias(c) if c in mapped

@@ -13,7 +13,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def _default_config() -> Path:
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_as_of, default=None,
-                        help="the date to run for, YYYY-MM-DD (default: today); only data "
+                        help="the date to run for, YYYY-MM-DD (default: today, UTC); only data "
                              "known before this date is used")
     parser.add_argument("--inputs", type=Path, default=SAMPLE_INPUTS,
                         help="folder with leads, activities, opportunities, companies, "
@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _folds(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"needs at least 2 folds, got {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -141,7 +148,7 @@ def _add_evaluate_command(commands: argparse._SubParsersAction[Any]) -> None:
     evaluate.add_argument("--holdout-last", type=_fraction, default=None, metavar="FRACTION",
                           help="with --input and rows in time order: measure on the last "
                                "FRACTION of rows")
-    evaluate.add_argument("--folds", type=int, default=5,
+    evaluate.add_argument("--folds", type=_folds, default=5,
                           help="cross-validation folds when there is no split (default 5)")
     evaluate.add_argument("--as-of", type=_as_of, default=None,
                           help="with --inputs: the date the data is known up to (default today)")
@@ -177,6 +184,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 
     if args.leads < MIN_LEADS:
         raise UsageError(f"--leads must be at least {MIN_LEADS}")
+    _check_output_folder(args.out, "--out")
     info = write_sample(args.out, leads=args.leads, seed=args.seed, export_date=args.export_date)
     rows = ", ".join(f"{n} {k}" for k, n in info["rows"].items())
     print(f"leadscore: wrote a sample export to {args.out} ({rows}); "
@@ -195,6 +203,11 @@ def _flow_arguments(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _check_output_folder(path: Path, option: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: exists and is not a folder")
+
+
 def _preflight(arguments: dict[str, Any]) -> None:
     """Fail fast on a bad config, profile or missing inputs, before Prefect starts its local
     server."""
@@ -202,6 +215,9 @@ def _preflight(arguments: dict[str, Any]) -> None:
     from flows.profiles import load_profile
 
     load_config(arguments["config"])
+    _check_output_folder(arguments["out"], "--out")
+    if arguments.get("models") is not None:
+        _check_output_folder(arguments["models"], "--models")
     profile = load_profile(arguments["profile"])
     if locate_source(arguments["inputs"], "leads", profile) is None:
         expected = profile.leads.file or "leads.csv or leads.parquet"
@@ -266,6 +282,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     from flows.train import train_flow
 
     as_of = _sample_export_date()
+    _check_output_folder(args.out, "--out")
     common = {"inputs": SAMPLE_INPUTS, "config": BUNDLED_CONFIG, "out": args.out,
               "models": None}
     print(f"leadscore demo: the bundled sample, exported {as_of}; outputs under {args.out}/")
@@ -299,7 +316,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if args.split_date is None:
             raise UsageError("--inputs needs --split-date")
         load_profile(args.profile)
-        report = evaluate_canonical(args.inputs, config, as_of=args.as_of or date.today(),
+        as_of = args.as_of or datetime.now(UTC).date()
+        report = evaluate_canonical(args.inputs, config, as_of=as_of,
                                     split_date=args.split_date, profile=args.profile)
     text = json.dumps(report, indent=2, default=str)
     if args.output:

@@ -81,11 +81,13 @@ def evaluate_table(
         day_first = profile.section(spec.source).day_first
         is_test = _time_split(frame, spec.date_column, split_date,
                               cfg.ingest.day_first if day_first is None else day_first)
+        is_test = is_test.filter(table.kept)  # rows without an outcome are not in the table
         report = holdout(table, is_test, cfg.model, f"time split at {split_date.isoformat()} "
                                                     f"on '{spec.date_column}'")
     elif holdout_last is not None:
-        cut = round(frame.height * (1 - holdout_last))
-        is_test = pl.Series("is_test", [i >= cut for i in range(frame.height)])
+        rows = table.frame.height  # in file order, without the rows that have no outcome
+        cut = round(rows * (1 - holdout_last))
+        is_test = pl.Series("is_test", [i >= cut for i in range(rows)])
         report = holdout(table, is_test, cfg.model, f"last {holdout_last:.0%} of rows held out")
     else:
         report = cross_validate(table, cfg.model, folds=folds)

@@ -47,7 +47,11 @@ def current_version(models: Path) -> str | None:
     pointer = models / "current.json"
     if not pointer.is_file():
         return None
-    return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
+    try:
+        return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ModelError(f"{pointer}: not a model pointer ({{\"version\": ...}}); "
+                         "run `leadscore train` again or fix the file") from None
 
 
 def set_current(models: Path, version: str) -> None:
@@ -66,8 +70,13 @@ def write_training_status(models: Path, status: dict[str, Any]) -> None:
 
 def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, Any],
                card_markdown: str) -> Path:
-    """Write a model folder atomically (a staging folder renamed into place)."""
+    """Write a model folder atomically (a staging folder renamed into place).
+
+    A version that is already registered is never overwritten: the same version means the same
+    inputs, config, profile and code, so the folder already holds this model."""
     final = models / version
+    if (final / "model.skops").is_file() and (final / "card.json").is_file():
+        return final
     staging = models / f".{version}.{uuid.uuid4().hex}.tmp"
     staging.mkdir(parents=True)
     payload = {
@@ -81,7 +90,7 @@ def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, 
                                            encoding="utf-8")
     (staging / "card.json").write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
     (staging / "card.md").write_text(card_markdown, encoding="utf-8")
-    if final.exists():
+    if final.exists():  # a folder left incomplete by a crash (no model or no card)
         shutil.rmtree(final)
     staging.rename(final)
     return final

@@ -33,6 +33,7 @@ from flows.catalog import (
     publish,
     read_errors_named,
     read_sources,
+    recover_interrupted,
     sha256_of,
     write_csv,
     write_json,
@@ -248,11 +249,13 @@ def score_flow(
 ) -> dict[str, Any]:
     """Score every lead as of `as_of` (default: today) and publish the outputs under `out`."""
     logger = get_run_logger()
-    as_of = as_of or date.today()  # the nightly default; backfills pass a date
+    as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     cfg, config_hash = load_config(config)
     out.mkdir(parents=True, exist_ok=True)
+    for step in recover_interrupted(out):
+        logger.warning("Output folder %s: %s", out, step)
     staging = new_staging(out)
     try:
         with _timed(timings, "read_and_validate"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from features.build import PreparedInputs
 from features.config import Config
 from features.training import labelled_snapshot_dates, training_set
-from flows.catalog import load_config, new_staging
+from flows.catalog import load_config, new_staging, recover_interrupted
 from flows.models import library_versions
+from flows.profiles import load_profile
 from flows.registry import (
     current_version,
     load_model,
@@ -29,7 +31,7 @@ from flows.registry import (
 from flows.score import DEFAULT_CONFIG, SAMPLE_INPUTS, materialize, prepare_inputs, read_inputs
 from scoring.encoding import canonical_feature_spec
 from scoring.score import with_icp
-from scoring.train import TrainingOutcome, train_conversion_model, validation_log_loss
+from scoring.train import TARGET, TrainingOutcome, train_conversion_model, validation_log_loss
 
 
 @task(cache_policy=NO_CACHE)
@@ -43,10 +45,20 @@ def fit_and_select(labelled: pl.DataFrame, cfg: Config) -> TrainingOutcome:
     return train_conversion_model(labelled, canonical_feature_spec(cfg), cfg.model)
 
 
-def model_version(as_of: date, config_hash: str, input_hashes: list[str], kind: str) -> str:
-    """Same inputs, config and as_of give the same version: re-training is idempotent."""
-    digest = hashlib.sha256("|".join([config_hash, kind, *input_hashes]).encode()).hexdigest()
+def model_version(as_of: date, fingerprint: list[str]) -> str:
+    """Same as_of and fingerprint (inputs, config, profile, code and library versions, model
+    kind) give the same version: re-training the same thing is idempotent, anything else gets
+    a new folder."""
+    digest = hashlib.sha256("|".join(fingerprint).encode()).hexdigest()
     return f"{as_of:%Y%m%d}-{digest[:10]}"
+
+
+def _fingerprint(config_hash: str, profile: str | None, input_hashes: list[str],
+                 kind: str) -> list[str]:
+    profile_json = load_profile(profile).model_dump_json()
+    libraries = json.dumps(library_versions(), sort_keys=True)
+    return [config_hash, hashlib.sha256(profile_json.encode()).hexdigest(),
+            package_version("leadscore"), libraries, kind, *input_hashes]
 
 
 def model_card(outcome: TrainingOutcome, version: str, as_of: date, dates: list[date],
@@ -119,25 +131,50 @@ def card_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _promotion(models: Path, outcome: TrainingOutcome, cfg: Config, force: bool) -> dict[str, Any]:
-    """Decide whether the new model replaces the current one (no worse on the same window)."""
+# The fewest positive rows the no-worse comparison needs to mean anything.
+MIN_COMPARISON_POSITIVES = 10
+
+
+def _promotion(
+    models: Path, outcome: TrainingOutcome, version: str, force: bool
+) -> dict[str, Any]:
+    """Decide whether the new model replaces the current one.
+
+    The comparison is on data neither model was fitted on: validation snapshots later than the
+    current model's last training snapshot, scored by the current model and by the new kind as
+    fitted on the training part only (the refit model has seen the validation window). Too few
+    such snapshots: the current model stays (`--force` overrides).
+    """
     current = current_version(models)
     if current is None:
         return {"promote": True, "why": "no current model"}
+    if current == version:
+        return {"promote": True, "why": "the same model (same inputs, config and code)"}
     if force:
         return {"promote": True, "why": "--force", "replaces": current}
-    assert outcome.model is not None and outcome.validation_rows is not None
+    assert outcome.candidate_model is not None and outcome.validation_rows is not None
     card = read_card(models, current)
-    if card.get("features") != list(outcome.model.encoding.names):
+    if card.get("features") != list(outcome.candidate_model.encoding.names):
         return {"promote": True, "why": "the current model's features no longer match the config",
                 "replaces": current}
-    old = validation_log_loss(load_model(models, current), outcome.validation_rows)
-    new = validation_log_loss(outcome.model, outcome.validation_rows)
-    verdict = {"current": current, "current_log_loss": old, "new_log_loss": new,
-               "promote": new <= old}
-    verdict["why"] = ("no worse than the current model on the validation window" if new <= old
-                      else "worse than the current model on the validation window "
-                           "(use --force to promote anyway)")
+    last_seen = date.fromisoformat(card["data_window"]["last_snapshot"])
+    unseen = outcome.validation_rows.filter(pl.col("as_of") > last_seen)
+    positives = int(unseen[TARGET].sum()) if unseen.height else 0
+    if positives < MIN_COMPARISON_POSITIVES:
+        return {"promote": False, "current": current,
+                "why": f"cannot compare on data the current model has not seen: {unseen.height} "
+                       f"validation snapshots after its last training snapshot {last_seen} "
+                       f"({positives} conversions, {MIN_COMPARISON_POSITIVES} needed); "
+                       "use --force to promote anyway"}
+    old = validation_log_loss(load_model(models, current), unseen)
+    new = validation_log_loss(outcome.candidate_model, unseen)
+    verdict: dict[str, Any] = {"current": current, "compared_rows": unseen.height,
+                               "current_log_loss": old, "new_log_loss": new,
+                               "promote": new <= old}
+    verdict["why"] = ("no worse than the current model on later snapshots neither was fitted on"
+                      if new <= old else
+                      "worse than the current model on later snapshots neither was fitted on "
+                      "(use --force to promote anyway)")
     return verdict
 
 
@@ -153,10 +190,12 @@ def train_flow(
 ) -> dict[str, Any]:
     """Train on history known before `as_of` (default today) and register the model."""
     logger = get_run_logger()
-    as_of = as_of or date.today()
+    as_of = as_of or datetime.now(UTC).date()
     cfg, config_hash = load_config(config)
     models = models or out / "models"
     out.mkdir(parents=True, exist_ok=True)
+    for step in recover_interrupted(out):
+        logger.warning("Output folder %s: %s", out, step)
     staging = new_staging(out)
     try:
         sources = read_inputs(inputs, cfg, staging / "work", profile)
@@ -174,9 +213,9 @@ def train_flow(
         write_training_status(models, result)
         return result
     hashes = [s.file_info.get("sha256", "absent") for s in sources.values()]
-    version = model_version(as_of, config_hash, hashes, outcome.chosen or "")
+    version = model_version(as_of, _fingerprint(config_hash, profile, hashes, outcome.chosen or ""))
     card = model_card(outcome, version, as_of, dates, config_hash, cfg)
-    promotion = _promotion(models, outcome, cfg, force)
+    promotion = _promotion(models, outcome, version, force)
     save_model(models, version, outcome.model, card, card_markdown(card))
     if promotion["promote"]:
         set_current(models, version)

@@ -34,8 +34,16 @@ class FeatureSpec:
         return self.numeric + self.boolean + self.categorical
 
 
+# Lead fields an export carries only as they are today, with no history, and that sales fill in
+# during qualification (budget, timeline, need): at a past snapshot date they would tell the
+# model what happened later. They feed ICP rules (which score today), never the model.
+UNDATED_LEAD_FIELDS = ("budget", "has_budget", "timeline_days", "has_need")
+
+
 def canonical_feature_spec(cfg: Config) -> FeatureSpec:
-    """The model features of the canonical pipeline (they depend on the configured windows)."""
+    """The model features of the canonical pipeline (they depend on the configured windows).
+
+    Leaves out UNDATED_LEAD_FIELDS (see there)."""
     windows = cfg.features.engagement_windows_days
     longest = max(windows)
     return FeatureSpec(
@@ -45,12 +53,12 @@ def canonical_feature_spec(cfg: Config) -> FeatureSpec:
             "engagement_decayed",
             *[f"{t}_{longest}d" for t in COUNTED_TYPES],
             "intent_signals_recent", "days_since_intent_signal",
-            "seniority_level", "lead_age_days", "budget", "timeline_days",
+            "seniority_level", "lead_age_days",
             "employees", "revenue", "company_age_years", "open_jobs", "firmographics_age_days",
             "days_since_funding", "hiring_events_recent", "match_confidence", "lost_opportunities",
         ),
         boolean=(
-            "has_phone", "has_budget", "has_need", "has_firmographics", "funded_recently",
+            "has_phone", "has_firmographics", "funded_recently",
             "expansion_recently", "leadership_change_recently", "company_open_opportunity",
         ),
         categorical=(
@@ -134,7 +142,8 @@ def fit_encoding(
         )
         # Tree models bin at most 255 values; keep the most frequent categories if there are more.
         if stats.height > 250:
-            stats = stats.sort("rows", descending=True).head(250).sort(["rate", "value"])
+            stats = (stats.sort(["rows", "value"], descending=[True, False]).head(250)
+                     .sort(["rate", "value"]))
         categories[column] = stats["value"].to_list()
     return FeatureEncoding(spec, categories)
 

@@ -40,7 +40,12 @@ class PreparedTable:
     frame: pl.DataFrame
     spec: FeatureSpec
     dropped: dict[str, str]
-    rows_without_outcome: int = 0
+    # One flag per input row: true where the row has an outcome and is in `frame`.
+    kept: pl.Series
+
+    @property
+    def rows_without_outcome(self) -> int:
+        return int((~self.kept).sum())
 
 
 def _numeric_share(frame: pl.DataFrame, column: str) -> float:
@@ -67,9 +72,11 @@ def prepare_table(
     """
     if outcome not in frame.columns:
         raise KeyError(outcome)
-    known = null_if_missing(pl.col(outcome).cast(pl.String), missing_values).is_not_null()
-    unknown_rows = frame.height - int(frame.select(known.sum()).item())
-    frame = frame.filter(known)
+    kept = frame.select(
+        null_if_missing(pl.col(outcome).cast(pl.String), missing_values).is_not_null()
+        .alias("kept")
+    ).to_series()
+    frame = frame.filter(kept)
     wanted = {p.strip().lower() for p in positive}
     target = frame[outcome].cast(pl.String).str.strip_chars().str.to_lowercase().is_in(wanted)
     dropped: dict[str, str] = {c: "excluded by the profile" for c in exclude if c in frame.columns}
@@ -91,7 +98,7 @@ def prepare_table(
         *[pl.col(c) for c in categorical],
     ).with_columns(target.alias(TARGET), pl.int_range(pl.len()).cast(pl.String).alias(ROW_ID))
     spec = FeatureSpec(numeric=tuple(numeric), categorical=tuple(categorical))
-    return PreparedTable(typed, spec, dropped, unknown_rows)
+    return PreparedTable(typed, spec, dropped, kept)
 
 
 def _fit_predict(

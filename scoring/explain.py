@@ -37,6 +37,20 @@ _SENIORITY_WORDS = {
     "manager": "manager title", "individual": "individual-contributor title",
     "unknown": "seniority not clear from the title",
 }
+_DEPARTMENT_WORDS = {
+    "it": "works in IT", "engineering": "works in engineering", "sales": "works in sales",
+    "marketing": "works in marketing", "finance": "works in finance", "hr": "works in HR",
+    "operations": "works in operations", "executive": "works in management",
+    "other": "works outside the target departments",
+    "unknown": "department not clear from the title",
+}
+# Features that describe one thing: their contributions are added up and shown as one factor,
+# phrased by the first feature of the group (which must be in the frame). Without this, the
+# buying signal's count, recency and type could read as one raising and one lowering the odds.
+FACTOR_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("last_intent_signal", "days_since_intent_signal", "intent_signals_recent"),
+    ("seniority", "seniority_level"),
+)
 _EMAIL_WORDS = {
     "business": "business email address", "free_mail": "free-mail address (gmail, hotmail...)",
     "role": "shared role address (info@, sales@...)", "missing": "no email address",
@@ -59,6 +73,20 @@ def _count(noun: str, window: str) -> Phrase:
 
 def _optional(present: Callable[[pl.Expr], pl.Expr], absent: str) -> Phrase:
     return lambda v: pl.when(v.is_null()).then(pl.lit(absent)).otherwise(present(v))
+
+
+def _buying_signal(has_recency: bool) -> Phrase:
+    """"buying signal: requested a demo 3 days ago" (the latest of any age), or "no buying
+    signal"; stands for the buying-signal group (type, recency, recent count)."""
+    def phrase(v: pl.Expr) -> pl.Expr:
+        verb = v.replace_strict(SIGNAL_PHRASES, default=v.str.replace_all("_", " "),
+                                return_dtype=pl.String)
+        when = pl.col("days_since_intent_signal") if has_recency else pl.lit(None)
+        return pl.when(v.is_null()).then(pl.lit("no buying signal")).otherwise(
+            pl.lit("buying signal: ") + verb + pl.when(when.is_not_null())
+            .then(pl.lit(" ") + days_ago(when)).otherwise(pl.lit(""))
+        )
+    return phrase
 
 
 def _timeline(v: pl.Expr) -> pl.Expr:
@@ -130,15 +158,13 @@ def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phr
                                             "no leadership change"),
         "company_open_opportunity": _flag("company already in the pipeline",
                                           "company not in the pipeline"),
-        "department": _optional(lambda v: pl.lit("works in ") + v, "department unknown"),
+        "department": _mapped(_DEPARTMENT_WORDS, "works in "),
+        "last_intent_signal": _buying_signal("days_since_intent_signal" in columns),
         "email_quality": _mapped(_EMAIL_WORDS, "email: "),
         "lead_source": _optional(lambda v: pl.lit("came from ") + v, "lead source unknown"),
         "country": _optional(lambda v: pl.lit("based in ") + v, "country unknown"),
         "industry_division": _optional(_industry("industry" in columns), "industry unknown"),
-        "last_intent_signal": _optional(
-            lambda v: pl.lit("last buying signal: ") + v.replace_strict(
-                SIGNAL_PHRASES, default=v.str.replace_all("_", " "), return_dtype=pl.String),
-            "no buying signal"),
+
         "match_method": _optional(lambda v: pl.lit("company matched by ")
                                   + v.str.replace_all("_", " "), "company not matched"),
     }
@@ -182,14 +208,14 @@ def _picks(order: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
 
 
 def _phrased_picks(
-    frame: pl.DataFrame, picks: pl.DataFrame, encoding: FeatureEncoding
+    frame: pl.DataFrame, picks: pl.DataFrame, names: Sequence[str], encoding: FeatureEncoding
 ) -> pl.DataFrame:
     """The phrase of each pick, written only for the rows that need it (about 6 per lead, not
     one per feature per lead): row, slot, text."""
     known = _phrases(encoding, frame.columns)
     parts = []
     for index, rows in picks.group_by("feature", maintain_order=True):
-        name = encoding.names[int(index[0])]
+        name = names[int(index[0])]
         phrase = (known.get(name) or _generic(name, frame.schema[name]))(pl.col(name))
         written = frame[rows["row"].to_numpy()].select(phrase.alias("text"))
         parts.append(rows.select("row", "slot").with_columns(written["text"]))
@@ -210,6 +236,23 @@ def _listed(frame: pl.DataFrame, phrased: pl.DataFrame, name: str) -> pl.Series:
     )
 
 
+def factor_units(names: Sequence[str]) -> list[tuple[str, list[int]]]:
+    """The factors a lead's reasons are chosen from: (phrased feature, member indexes).
+
+    Each group of FACTOR_GROUPS whose first feature is among `names` is one unit; every other
+    feature is a unit of its own."""
+    index = {name: i for i, name in enumerate(names)}
+    units: list[tuple[str, list[int]]] = []
+    grouped: set[str] = set()
+    for group in FACTOR_GROUPS:
+        members = [index[n] for n in group if n in index]
+        if group[0] in index and len(members) > 1:
+            units.append((group[0], members))
+            grouped.update(n for n in group if n in index)
+    units.extend((name, [i]) for name, i in index.items() if name not in grouped)
+    return sorted(units, key=lambda unit: min(unit[1]))
+
+
 def top_factors(
     frame: pl.DataFrame,
     contributions: np.ndarray,
@@ -218,18 +261,26 @@ def top_factors(
     count: int = 3,
     min_effect: float = 0.05,
 ) -> pl.DataFrame:
-    """factors_up and factors_down: lists of up to `count` phrases per row, strongest first."""
+    """factors_up and factors_down: lists of up to `count` phrases per row, strongest first.
+
+    Contributions of the features in one FACTOR_GROUPS group are added up first."""
     n_rows = contributions.shape[0]
     if n_rows == 0:
         empty = pl.Series([], dtype=pl.List(pl.String))
         return pl.DataFrame({"factors_up": empty, "factors_down": empty})
+    units = factor_units(encoding.names)
+    membership = np.zeros((contributions.shape[1], len(units)))
+    for unit, (_, members) in enumerate(units):
+        membership[members, unit] = 1.0
+    contributions = contributions @ membership
     count = min(count, contributions.shape[1])
     up_order = np.argsort(-contributions, axis=1, kind="stable")[:, :count]
     down_order = np.argsort(contributions, axis=1, kind="stable")[:, :count]
     up_keep = np.take_along_axis(contributions, up_order, axis=1) > min_effect
     down_keep = np.take_along_axis(contributions, down_order, axis=1) < -min_effect
-    up = _phrased_picks(frame, _picks(up_order, up_keep), encoding)
-    down = _phrased_picks(frame, _picks(down_order, down_keep), encoding)
+    names = [name for name, _ in units]
+    up = _phrased_picks(frame, _picks(up_order, up_keep), names, encoding)
+    down = _phrased_picks(frame, _picks(down_order, down_keep), names, encoding)
     return pl.DataFrame({
         "factors_up": _listed(frame, up, "factors_up"),
         "factors_down": _listed(frame, down, "factors_down"),

@@ -15,8 +15,8 @@ from features.config import Condition, Disqualifier, IcpConfig, IcpRule
 from features.errors import ConfigError
 from features.exprs import first_match
 
-ICP_COLUMNS = ("icp_points", "icp_fit", "icp_tier", "icp_matched", "icp_unknown",
-               "disqualified_reason")
+ICP_COLUMNS = ("icp_points", "icp_fit", "icp_tier", "icp_matched", "icp_against",
+               "icp_unknown", "contact_blocked", "disqualified_reason")
 
 # Always applied, before the configured disqualifiers: contact consent is not a preference.
 BUILT_IN_DISQUALIFIERS: tuple[tuple[pl.Expr, str], ...] = (
@@ -116,6 +116,10 @@ def _tier(fit: pl.Expr, tiers: Mapping[str, float]) -> pl.Expr:
     )
 
 
+def _contact_blocked() -> pl.Expr:
+    return pl.any_horizontal(c.fill_null(False) for c, _ in BUILT_IN_DISQUALIFIERS)
+
+
 def _disqualified_reason(cfg: IcpConfig, schema: pl.Schema) -> pl.Expr:
     checks: list[tuple[pl.Expr, str]] = list(BUILT_IN_DISQUALIFIERS)
     for rule in cfg.disqualify:
@@ -132,8 +136,11 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
 
     Needs: the feature columns named by the rules, plus opted_out, unsubscribed, bounced and
     bounced_activity for the built-in disqualifiers.
-    Adds: icp_points, icp_fit (0-100), icp_tier (A-D), icp_matched (rule names with points),
-    icp_unknown (rules whose field is missing), disqualified_reason (null when not disqualified).
+    Adds: icp_points, icp_fit (0-100), icp_tier (A-D), icp_matched (matching rules with
+    positive points, named with their points), icp_against (matching rules with negative
+    points), icp_unknown (positive rules whose field is missing: fit may be understated),
+    contact_blocked (a built-in consent disqualifier matched), disqualified_reason (the first
+    matching disqualifier, built-in or configured; null when none).
     Raises ConfigError naming the rule when a field is unknown or of the wrong type.
     """
     schema = features.collect_schema()
@@ -148,8 +155,12 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
         points.alias("icp_points"),
         fit.alias("icp_fit"),
         _tier(fit, {str(k): v for k, v in cfg.tiers.items()}).alias("icp_tier"),
-        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled])
-        .alias("icp_matched"),
-        _named_where([(c.is_null(), r.name) for r, c in compiled]).alias("icp_unknown"),
+        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
+                      if r.points >= 0]).alias("icp_matched"),
+        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
+                      if r.points < 0]).alias("icp_against"),
+        _named_where([(c.is_null(), r.name) for r, c in compiled if r.points > 0])
+        .alias("icp_unknown"),
+        _contact_blocked().alias("contact_blocked"),
         _disqualified_reason(cfg, schema).alias("disqualified_reason"),
     )

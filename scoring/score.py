@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from features.config import Config
+from features.profile import free_names
 from features.schema import LEADS, SCORED_COLUMNS
 from scoring.encoding import add_derived_columns
 from scoring.explain import top_factors
@@ -87,7 +88,11 @@ def finish(
     """
     canonical = {c.name for c in LEADS.columns} | {"source_row", "merged_ids"}
     extras = [c for c in leads.collect_schema().names() if c not in canonical]
-    lead_part = leads.select("lead_id", "company_name", "merged_ids", *extras)
+    # An export column named like an output column (its own "priority", say) keeps its value
+    # under a suffixed name rather than clashing.
+    renamed = free_names(extras, set(SCORED_COLUMNS))
+    lead_part = leads.select("lead_id", "company_name", "merged_ids", *extras).rename(renamed)
+    extras = [renamed.get(c, c) for c in extras]
     staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
     compared = compare_with_previous(staged, previous)
     return (

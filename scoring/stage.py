@@ -1,13 +1,17 @@
 """Stage recommendation: stage, next action, priority and the reasons a salesperson reads.
 
 Order of decision (first that applies):
-1. disqualified: a built-in or configured disqualifier matched;
+1. disqualified: the person opted out or their address bounced (built in: consent binds even
+   for customers);
 2. customer: the lead has a won deal (a colleague's won deal makes the company a customer: that
    is a reason and changes the next action, not the person's stage);
-3. opportunity: an open opportunity already exists, or fit >= opportunity_min_fit with an intent
+3. disqualified: a configured disqualifier matched (competitor, territory...: prospecting
+   filters, so they never turn a customer away);
+4. opportunity: an open opportunity already exists, or fit >= opportunity_min_fit with an intent
    signal in the signal window, or conversion probability >= opportunity_min_probability;
-4. prospect: fit >= prospect_min_fit;
-5. lead: everything else.
+5. prospect: fit >= prospect_min_fit;
+6. lead: everything else.
+`disqualified_reason` is kept only on disqualified rows.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ def _has_recent_intent() -> pl.Expr:
 def _stage_and_basis(cfg: StagesConfig, prospect_min_fit: float) -> tuple[pl.Expr, pl.Expr]:
     probability = pl.col("conversion_probability")
     rules: list[tuple[pl.Expr, str, str]] = [
-        (pl.col("disqualified_reason").is_not_null(), "disqualified", "disqualifier"),
+        (pl.col("contact_blocked"), "disqualified", "consent"),
         (pl.col("won_deal"), "customer", "won deal"),
+        (pl.col("disqualified_reason").is_not_null(), "disqualified", "disqualifier"),
         (pl.col("open_opportunity"), "opportunity", "open opportunity in the CRM"),
         ((pl.col("icp_fit") >= cfg.opportunity_min_fit) & _has_recent_intent(),
          "opportunity", "fit and buying intent"),
@@ -115,8 +120,9 @@ def recommend_stage(
 ) -> pl.LazyFrame:
     """Stage, basis, next action, priority and change against the CRM's stage.
 
-    Needs: disqualified_reason, won_deal, company_won_deal, open_opportunity, icp_fit,
-    intent_signals_recent, engagement_decayed, conversion_probability (may be null), crm_stage.
+    Needs: contact_blocked, disqualified_reason, won_deal, company_won_deal, open_opportunity,
+    icp_fit, intent_signals_recent, engagement_decayed, conversion_probability (may be null),
+    crm_stage.
     Adds: STAGE_COLUMNS. `priority` ranks leads within their stage (1 = work first; ties by
     lead_id); customers and disqualified leads get no priority.
     """
@@ -125,6 +131,10 @@ def recommend_stage(
     workable = ~pl.col("recommended_stage").is_in(["customer", "disqualified"])
     return (
         scored.with_columns(stage.alias("recommended_stage"), basis.alias("stage_basis"))
+        .with_columns(
+            pl.when(pl.col("recommended_stage") == "disqualified")
+            .then(pl.col("disqualified_reason")).alias("disqualified_reason"),
+        )
         .with_columns(
             _next_action(cfg).alias("next_action"),
             pl.when(workable).then(_priority_score(cfg)).alias("priority_score"),
@@ -160,7 +170,7 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
 
     Needs: disqualified_reason, won_deal, last_won_at, company_won_deal, open_opportunity,
     company_open_opportunity, intent_signals_recent, last_intent_signal, days_since_intent_signal,
-    icp_matched, icp_unknown, factors_up, factors_down, firmographics_age_days,
+    icp_matched, icp_against, icp_unknown, factors_up, factors_down, firmographics_age_days,
     firmographics_stale, probability_status.
     """
     parts = [
@@ -178,6 +188,8 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
             pl.lit("Buying signal: ") + _intent_phrase()),
         pl.when(pl.col("icp_matched").list.len() > 0).then(
             pl.lit("Fits the ICP: ") + pl.col("icp_matched").list.join("; ")),
+        pl.when(pl.col("icp_against").list.len() > 0).then(
+            pl.lit("Counts against the ICP: ") + pl.col("icp_against").list.join("; ")),
     ]
     tail = [
         pl.when(pl.col("icp_unknown").list.len() > 0).then(

@@ -43,6 +43,9 @@ class TrainingOutcome:
     baseline: dict[str, Any] = field(default_factory=dict)
     validation_window: tuple[str, str] | None = None
     validation_rows: pl.DataFrame | None = None
+    # The chosen kind as fitted on the training part only: honest on the validation rows, so
+    # it (not the refit `model`) is what the registry compares with the current model.
+    candidate_model: TrainedModel | None = None
 
 
 def history_counts(labelled: pl.DataFrame) -> dict[str, int]:
@@ -89,19 +92,30 @@ def _xy(
     )
 
 
+def fit_candidates(
+    training: pl.DataFrame, spec: FeatureSpec, cfg: ModelConfig
+) -> dict[str, TrainedModel]:
+    """Every candidate kind fitted (and calibrated) on the training part only."""
+    encoding = fit_encoding(training, spec, TARGET)
+    x_train, y_train, groups = _xy(training, encoding)
+    return {
+        kind: fit_model(kind, encoding, x_train, y_train, groups, seed=cfg.seed,
+                        isotonic_min_rows=cfg.isotonic_min_rows)
+        for kind in cfg.candidates
+    }
+
+
+def _metrics_on(models: dict[str, TrainedModel], rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    y = rows[TARGET].cast(pl.Int8).to_numpy()
+    return {kind: probability_metrics(y, model.probability(model.encoding.matrix(rows)))
+            for kind, model in models.items()}
+
+
 def evaluate_candidates(
     training: pl.DataFrame, validation: pl.DataFrame, spec: FeatureSpec, cfg: ModelConfig
 ) -> dict[str, dict[str, Any]]:
     """Validation metrics of every candidate fitted on the training part."""
-    encoding = fit_encoding(training, spec, TARGET)
-    x_train, y_train, groups = _xy(training, encoding)
-    x_valid, y_valid, _ = _xy(validation, encoding)
-    results: dict[str, dict[str, Any]] = {}
-    for kind in cfg.candidates:
-        model = fit_model(kind, encoding, x_train, y_train, groups, seed=cfg.seed,
-                          isotonic_min_rows=cfg.isotonic_min_rows)
-        results[kind] = probability_metrics(y_valid, model.probability(x_valid))
-    return results
+    return _metrics_on(fit_candidates(training, spec, cfg), validation)
 
 
 def train_conversion_model(
@@ -126,7 +140,8 @@ def train_conversion_model(
             "widen model.training_window_days or shorten model.validation_days",
             counts,
         )
-    candidates = evaluate_candidates(training, validation, spec, cfg)
+    fitted = fit_candidates(training, spec, cfg)
+    candidates = _metrics_on(fitted, validation)
     chosen = min(candidates, key=lambda k: (candidates[k]["log_loss"], k))
     y_valid = validation[TARGET].cast(pl.Int8).to_numpy()
     baseline = ranking_metrics(y_valid, validation[baseline_column].fill_null(0).to_numpy())
@@ -145,11 +160,12 @@ def train_conversion_model(
         baseline={"icp_fit": baseline},
         validation_window=(validation_start.isoformat(), str(window_end)),
         validation_rows=validation,
+        candidate_model=fitted[chosen],
     )
 
 
 def validation_log_loss(model: TrainedModel, validation: pl.DataFrame) -> float:
-    """A deployed model's log-loss on validation rows (for the registry's no-worse check)."""
+    """A model's log-loss on labelled rows (for the registry's no-worse check)."""
     metrics = probability_metrics(
         validation[TARGET].cast(pl.Int8).to_numpy(),
         model.probability(model.encoding.matrix(validation)),

@@ -7,6 +7,7 @@ each of those rows moved to a random later date. The features at D must be ident
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -418,3 +419,20 @@ def test_training_set_is_built_from_the_training_leads_only() -> None:
     result = training_set(inputs, cfg, [EARLY, LATER]).collect()
     assert sorted(result["lead_id"].unique()) == kept(leads, 100)
     assert result.height == 200  # each kept lead at both dates
+
+
+def test_domains_list_every_domain_a_lead_is_known_by_once() -> None:
+    with_own_domains = [
+        {**row, **own} for row, own in zip(MATCH_ROWS, [
+            {"lead_email_domain": "k1.fi", "lead_website_domain": "k1.fi"},
+            {"lead_email_domain": "rival.example"},
+            {"lead_email_domain": "gmail.com"},
+            {},
+        ], strict=True)
+    ]
+    schema = {**MATCH_SCHEMA, "lead_email_domain": pl.String(),
+              "lead_website_domain": pl.String()}
+    prepared = dataclasses.replace(inputs(), lead_companies=frame(with_own_domains, schema))
+    domains = dict(features_at(prepared).select("lead_id", "domains").iter_rows())
+    # A's website and email share k1.fi: listed once. Free mail is a domain too.
+    assert domains == {"A": ["k1.fi"], "B": ["rival.example"], "C": ["gmail.com"]}

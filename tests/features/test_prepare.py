@@ -421,3 +421,16 @@ def test_quarantine_record_keeps_a_source_column_and_nothing_added_while_linking
     records = prepared.quarantine.collect().filter(pl.col("source") == "opportunities")
     assert list(json.loads(records["record"].item())) == [*SOURCES["opportunities"].dtypes,
                                                           "region"]
+
+
+def test_an_activity_by_a_malformed_email_is_attributed_to_nobody() -> None:
+    leads = (*LEADS, {"lead_id": "L7", "created_at": utc(2024, 1, 5), "email": "unknown"},
+             {"lead_id": "L8", "created_at": utc(2024, 1, 6), "email": "unknown"})
+    activities = (
+        {"email": "unknown", "activity_type": "demo_request", "occurred_at": utc(2024, 5, 1)},
+        {"email": "ANNA@acme.fi ", "activity_type": "page_view", "occurred_at": utc(2024, 5, 1)},
+    )
+    prepared = run(activities=activities, leads=leads)
+    used = prepared.inputs.activities.collect()
+    assert used["lead_id"].to_list() == ["L1"], "only the well-formed email links"
+    assert quarantined(prepared, "activities") == {2: "activity email matches no lead"}

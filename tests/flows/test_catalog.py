@@ -123,3 +123,63 @@ def test_stray_quote_in_a_csv_is_an_input_error_naming_file_and_line(tmp_path: P
     sources = read_sources(tmp_path, Config(), tmp_path / "work")
     with pytest.raises(InputError, match=r"^leads.csv: cannot be read .*line 2 has an unbalanced"):
         materialize.fn(sources, prepare_inputs.fn(sources, Config(), date(2026, 1, 1)))
+
+
+def _manifest_of(root: Path, as_of: date) -> str:
+    return (partition(root, "runs", as_of) / "manifest.json").read_text()
+
+
+def test_a_failure_while_publishing_rolls_back_to_the_previous_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
+    before = _manifest_of(tmp_path, AS_OF)
+    staging = _stage_run(tmp_path, AS_OF, "customer")
+    real_rename = Path.rename
+    failed: list[Path] = []
+
+    def failing_rename(self: Path, target: Path) -> Path:
+        # The new manifest's move fails once (the rollback's own moves then succeed).
+        if Path(target) == partition(tmp_path, "runs", AS_OF) and not failed:
+            failed.append(self)
+            raise OSError("disk full")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk full"):
+        publish(staging, tmp_path, AS_OF)
+    monkeypatch.undo()
+    assert _stage_of(tmp_path, AS_OF) == "lead"
+    assert _manifest_of(tmp_path, AS_OF) == before
+    assert completed_runs(tmp_path) == [AS_OF]
+
+
+def test_a_publish_cut_short_by_a_crash_is_rolled_back_by_the_next_run(tmp_path: Path) -> None:
+    from flows.catalog import JOURNAL, OWNER, recover_interrupted
+
+    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
+    staging = _stage_run(tmp_path, AS_OF, "customer")
+    # What a kill -9 after moving the old run out and the new scores in leaves behind:
+    (staging / "retired").mkdir()
+    (staging / JOURNAL).write_text(f"as_of {AS_OF}\nretire runs\nretire scores\nplace scores\n")
+    partition(tmp_path, "runs", AS_OF).rename(staging / "retired" / "runs")
+    partition(tmp_path, "scores", AS_OF).rename(staging / "retired" / "scores")
+    partition(staging, "scores", AS_OF).rename(partition(tmp_path, "scores", AS_OF))
+    (staging / OWNER).write_text("999999999")  # a process that no longer exists
+    assert completed_runs(tmp_path) == [], "a half-published date must not read as complete"
+    done = recover_interrupted(tmp_path)
+    assert any("rolled back" in step for step in done)
+    assert _stage_of(tmp_path, AS_OF) == "lead"
+    assert completed_runs(tmp_path) == [AS_OF]
+    assert list((tmp_path / ".staging").iterdir()) == []
+
+
+def test_recovery_leaves_the_staging_folder_of_a_live_run_alone(tmp_path: Path) -> None:
+    import os
+
+    from flows.catalog import OWNER, recover_interrupted
+
+    staging = new_staging(tmp_path)
+    (staging / OWNER).write_text(str(os.getppid()))  # our parent process: alive
+    assert recover_interrupted(tmp_path) == []
+    assert staging.is_dir()

@@ -148,3 +148,16 @@ def test_config_is_frozen() -> None:
     cfg = parse_config({})
     with pytest.raises(ValueError, match="frozen"):
         cfg.model.seed = 1  # type: ignore[misc]
+
+
+def test_unknown_intent_signal_is_named_with_the_known_types() -> None:
+    message = error_of({"stages": {"intent_signals": ["demo_request", "demo_requests"]}})
+    assert message.startswith("leadscore.toml: stages.intent_signals: ")
+    assert "'demo_requests'" in message and "pricing_request" in message
+
+
+@pytest.mark.parametrize("windows", [[], [0], [7, -1]])
+def test_engagement_windows_must_be_whole_positive_days(windows: list[int]) -> None:
+    assert error_of({"features": {"engagement_windows_days": windows}}).startswith(
+        "leadscore.toml: features.engagement_windows_days"
+    )

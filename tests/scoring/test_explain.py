@@ -126,17 +126,18 @@ def test_categories_name_their_value_or_say_unknown() -> None:
 
 
 def test_last_intent_signal_reads_as_the_stage_reasons_phrase_it() -> None:
+    # Without days_since_intent_signal in the frame the phrase has no "... ago".
     assert phrases("last_intent_signal", ["demo_request", "contact_sales", "pricing_request",
                                           "webinar_attended", None], kind="categorical") == [
-        "last buying signal: requested a demo",
-        "last buying signal: contacted sales",
-        "last buying signal: asked for pricing",
-        "last buying signal: webinar attended",  # unnamed type: underscores read as spaces
+        "buying signal: requested a demo",
+        "buying signal: contacted sales",
+        "buying signal: asked for pricing",
+        "buying signal: webinar attended",  # unnamed type: underscores read as spaces
         "no buying signal",
     ]
     known = list(SIGNAL_PHRASES)
     assert phrases("last_intent_signal", known, kind="categorical") == [
-        f"last buying signal: {SIGNAL_PHRASES[kind]}" for kind in known
+        f"buying signal: {SIGNAL_PHRASES[kind]}" for kind in known
     ]
 
 
@@ -241,3 +242,16 @@ def test_empty_input_gives_empty_factor_lists() -> None:
     out = top_factors(FRAME.head(0), np.zeros((0, 5)), ENCODING)
     expected = pl.DataFrame(schema={c: pl.List(pl.String) for c in FACTOR_COLUMNS})
     assert_frame_equal(out, expected)
+
+
+def test_a_buying_signal_is_one_factor_whatever_its_parts_contribute() -> None:
+    spec = FeatureSpec(numeric=("days_since_intent_signal", "intent_signals_recent", "open_jobs"),
+                       categorical=("last_intent_signal",))
+    encoding = FeatureEncoding(spec, {"last_intent_signal": ["demo_request"]})
+    frame = pl.DataFrame({"days_since_intent_signal": [3], "intent_signals_recent": [1],
+                          "open_jobs": [4], "last_intent_signal": ["demo_request"]})
+    # recency +0.6, count +0.3, type -0.4: one net +0.5 buying-signal factor, not a
+    # contradictory "raises" and "lowers" pair.
+    out = top_factors(frame, np.array([[0.6, 0.3, -0.2, -0.4]]), encoding)
+    assert out["factors_up"].to_list() == [["buying signal: requested a demo 3 days ago"]]
+    assert out["factors_down"].to_list() == [["company has 4 open jobs"]]

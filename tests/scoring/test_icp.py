@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -9,6 +11,8 @@ from polars.testing import assert_frame_equal
 from features.config import Disqualifier, IcpConfig, IcpRule, parse_config
 from features.errors import ConfigError
 from scoring.icp import ICP_COLUMNS, icp_fit
+
+DEFAULT_TOML = Path(__file__).resolve().parents[2] / "data" / "leadscore.toml"
 
 # The columns the built-in disqualifiers read, all "no" unless a test says otherwise.
 CONSENT = {"opted_out": False, "unsubscribed": False, "bounced": False, "bounced_activity": False}
@@ -219,11 +223,14 @@ def test_matched_lists_rule_names_with_signed_points_and_unknown_lists_missing_f
         "industry_code": ["6201", None],
         "employees": [5, None],
     })
-    out = scored(frame, FIT_RULES).select("icp_matched", "icp_unknown")
+    out = scored(frame, FIT_RULES).select("icp_matched", "icp_against", "icp_unknown")
+    lists = pl.List(pl.String)
     expected = pl.DataFrame({
-        "icp_matched": [["software (+30)", "tiny (-20)"], []],
-        "icp_unknown": [[], ["software", "mid-size", "tiny"]],
-    }, schema={"icp_matched": pl.List(pl.String), "icp_unknown": pl.List(pl.String)})
+        "icp_matched": [["software (+30)"], []],
+        "icp_against": [["tiny (-20)"], []],
+        # only positive rules: a missing value there means fit may be understated
+        "icp_unknown": [[], ["software", "mid-size"]],
+    }, schema={"icp_matched": lists, "icp_against": lists, "icp_unknown": lists})
     assert_frame_equal(out, expected)
 
 
@@ -286,6 +293,22 @@ def test_built_in_disqualifiers_come_before_configured_ones() -> None:
     out = scored(consent_frame(bounced=[True, False]), cfg)
     assert out["disqualified_reason"].to_list() == ["email address bounced",
                                                     "works for a competitor"]
+
+
+def test_default_competitor_list_reads_every_domain_of_the_lead() -> None:
+    """A competitor's employee writing from the competitor's address is caught even when the
+    company match found nothing (or another company)."""
+    with DEFAULT_TOML.open("rb") as handle:
+        competitor = next(d for d in parse_config(tomllib.load(handle)).icp.disqualify
+                          if d.name == "competitor")
+    frame = features(
+        {"domains": [["rival.example"], ["acme.fi", "Kilpailija.example"], ["acme.fi"], []]},
+        {"domains": pl.List(pl.String)},
+    )
+    out = scored(frame, IcpConfig(disqualify=[competitor]))
+    assert out["disqualified_reason"].to_list() == [
+        "works for a competitor", "works for a competitor", None, None,
+    ]
 
 
 def test_missing_consent_flags_do_not_disqualify() -> None:

@@ -13,7 +13,7 @@ from features.errors import ConfigError
 from scoring.encoding import FeatureSpec, fit_encoding
 from scoring.explain import top_factors
 from scoring.model import PROBABILITY_FLOOR, TrainedModel, fit_model
-from scoring.score import NO_MODEL_NOTE, ModelVerdict, with_icp, with_probabilities
+from scoring.score import NO_MODEL_NOTE, ModelVerdict, finish, with_icp, with_probabilities
 
 ADDED = ("conversion_probability", "probability_status", "probability_note", "model_version",
          "factors_up", "factors_down")
@@ -222,3 +222,35 @@ def test_equals_of_the_wrong_type_is_a_config_error_naming_rule_and_field(
     })
     with pytest.raises(ConfigError, match=rf"'odd rule'.*equals.*'{field}'"):
         with_icp(features, cfg).collect()
+
+
+# ---- finish: the output columns ----------------------------------------------------------------
+
+
+def test_export_columns_named_like_output_columns_keep_their_value_under_a_suffix() -> None:
+    from datetime import date
+
+    from features.schema import LEADS
+    from tests.scoring.test_stage import leads as staged_leads
+
+    scored = staged_leads({"lead_id": "A"}).with_columns(
+        pl.lit(date(2024, 6, 1)).alias("as_of"),
+        pl.lit("C").alias("icp_tier"),
+        pl.lit(None, dtype=pl.String).alias("model_version"),
+        pl.lit(None, dtype=pl.String).alias("company_key"),
+        pl.lit(None, dtype=pl.String).alias("lead_business_id"),
+        pl.lit("none").alias("match_method"),
+        pl.lit(None, dtype=pl.Float64).alias("match_confidence"),
+    )
+    # The export's own "priority" and "priority_export" columns pass through beside ours.
+    lead_rows = pl.LazyFrame(
+        {"lead_id": ["A"], "company_name": ["Acme Oy"], "merged_ids": [[]],
+         "priority": ["High!"], "priority_export": ["kept too"]},
+        schema_overrides={"merged_ids": pl.List(pl.String)},
+    ).with_columns(pl.lit(None, dtype=LEADS.dtypes[c]).alias(c) for c in LEADS.dtypes
+                   if c not in {"lead_id", "company_name"})
+    out = finish(scored, lead_rows, Config(), date(2024, 6, 1), None).collect()
+    assert out.columns[-2:] == ["priority_export_2", "priority_export"]
+    row = out.row(0, named=True)
+    assert (row["priority_export_2"], row["priority_export"]) == ("High!", "kept too")
+    assert isinstance(row["priority"], int)  # ours: the rank

@@ -22,6 +22,7 @@ PROSPECT_MIN_FIT = 60.0
 
 SCHEMA: dict[str, pl.DataType] = {
     "lead_id": pl.String(),
+    "contact_blocked": pl.Boolean(),
     "disqualified_reason": pl.String(),
     "won_deal": pl.Boolean(),
     "last_won_at": pl.Datetime("us", "UTC"),
@@ -30,6 +31,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "company_open_opportunity": pl.Boolean(),
     "icp_fit": pl.Float64(),
     "icp_matched": pl.List(pl.String()),
+    "icp_against": pl.List(pl.String()),
     "icp_unknown": pl.List(pl.String()),
     "intent_signals_recent": pl.Int32(),
     "last_intent_signal": pl.String(),
@@ -46,6 +48,7 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 # A plain lead: no disqualifier, no deal, no fit, no signal, no model.
 DEFAULTS: dict[str, Any] = {
+    "contact_blocked": False,
     "disqualified_reason": None,
     "won_deal": False,
     "last_won_at": None,
@@ -54,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "company_open_opportunity": False,
     "icp_fit": 0.0,
     "icp_matched": [],
+    "icp_against": [],
     "icp_unknown": [],
     "intent_signals_recent": 0,
     "last_intent_signal": None,
@@ -147,10 +151,21 @@ def test_missing_fit_and_signals_fall_back_to_lead() -> None:
                     open_opportunity=None) == "lead"
 
 
-def test_disqualified_beats_won_deal_and_everything_after() -> None:
-    assert stage_of(disqualified_reason="competitor", won_deal=True, open_opportunity=True,
-                    icp_fit=100.0, intent_signals_recent=1,
-                    conversion_probability=0.9) == "disqualified"
+def test_consent_disqualifies_even_a_customer() -> None:
+    assert stage_of(contact_blocked=True, disqualified_reason="opted out of contact",
+                    won_deal=True, open_opportunity=True, icp_fit=100.0,
+                    intent_signals_recent=1, conversion_probability=0.9) == "disqualified"
+
+
+def test_configured_disqualifier_never_turns_a_customer_away() -> None:
+    out = staged({"disqualified_reason": "outside territory", "won_deal": True})
+    assert out["recommended_stage"].item() == "customer"
+    assert out["disqualified_reason"].item() is None
+
+
+def test_configured_disqualifier_beats_open_opportunity_and_everything_after() -> None:
+    assert stage_of(disqualified_reason="competitor", open_opportunity=True, icp_fit=100.0,
+                    intent_signals_recent=1, conversion_probability=0.9) == "disqualified"
 
 
 def test_customer_beats_open_opportunity_and_high_probability() -> None:
