@@ -148,11 +148,20 @@ class StagesConfig(_Frozen):
 class FeaturesConfig(_Frozen):
     engagement_windows_days: tuple[Annotated[int, Field(ge=1)], ...] = Field(
         (7, 30, 90), min_length=1)
+
     # Decayed engagement halves every this many days.
     decay_half_life_days: float = Field(14, gt=0)
     company_event_lookback_days: int = Field(180, ge=1)
     # Firmographics updated longer ago than this are stale.
     firmographics_max_age_days: int = Field(365, ge=1)
+
+    @field_validator("engagement_windows_days")
+    @classmethod
+    def _distinct_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        repeated = sorted({w for w in value if value.count(w) > 1})
+        if repeated:
+            raise ValueError(f"each window once (repeated: {repeated})")
+        return value
 
 
 class IngestConfig(_Frozen):

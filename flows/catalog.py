@@ -11,17 +11,14 @@ Outputs, under one output root, one folder per as_of date:
     runs/as_of=D/manifest.json             inputs, hashes, counts, model, config, timings
 
 A run writes everything into a staging folder first and then swaps each as_of folder in with a
-rename; the manifest goes last, so a run without a manifest never completed.
+rename (`flows.publish`); the manifest goes last, so a run without a manifest never completed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import tomllib
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,8 +36,6 @@ from features.validate import Validated, validate_source
 from flows.readers import RawTable, find_source_file, read_raw
 
 OUTPUT_KINDS = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
-# The manifest's folder is published last: its presence marks a complete run.
-_PUBLISH_ORDER = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
 
 
 def sha256_of(path: Path) -> str:
@@ -213,114 +208,6 @@ def read_sources(
 
 def partition(root: Path, kind: str, as_of: date) -> Path:
     return root / kind / f"as_of={as_of.isoformat()}"
-
-
-JOURNAL = "PUBLISHING"
-OWNER = "owner.pid"
-
-
-def new_staging(root: Path) -> Path:
-    """A private folder under the output root (same filesystem, so renames are atomic).
-
-    Holds this process's id, so that a later run can tell an abandoned staging folder (its
-    process is gone) from one in use (a run going on in parallel)."""
-    staging = root / ".staging" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    (staging / OWNER).write_text(str(os.getpid()), encoding="utf-8")
-    return staging
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-
-
-def _journal(staging: Path, line: str) -> None:
-    """Append a step to the publish journal, durably, before the next step happens."""
-    with (staging / JOURNAL).open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def publish(staging: Path, root: Path, as_of: date) -> None:
-    """Swap the staged as_of folders into place as one unit.
-
-    1. Every existing folder of this as_of moves into the staging folder, the run manifest
-       first: from then on the date reads as incomplete (no manifest), never as a mix of two
-       runs.
-    2. The new folders move in, the manifest last: its arrival completes the run.
-    Each step is journaled first. A failure rolls back (new folders out, old ones back); so does
-    the next run after a crash (`recover_interrupted`). Only then is the old output deleted.
-    """
-    _fsync_tree(staging)
-    _journal(staging, f"as_of {as_of.isoformat()}")
-    try:
-        for kind in ("runs", *[k for k in _PUBLISH_ORDER if k != "runs"]):
-            target = partition(root, kind, as_of)
-            if target.exists():
-                (staging / "retired").mkdir(exist_ok=True)
-                _journal(staging, f"retire {kind}")
-                target.rename(staging / "retired" / kind)
-        for kind in _PUBLISH_ORDER:
-            staged = partition(staging, kind, as_of)
-            if staged.exists():
-                partition(root, kind, as_of).parent.mkdir(parents=True, exist_ok=True)
-                _journal(staging, f"place {kind}")
-                staged.rename(partition(root, kind, as_of))
-    except BaseException:
-        _roll_back(staging, root)
-        raise
-    _journal(staging, "done")
-    shutil.rmtree(staging, ignore_errors=True)
-
-
-def _roll_back(staging: Path, root: Path) -> None:
-    """Undo a publish from its journal: remove what was placed, put back what was retired."""
-    lines = (staging / JOURNAL).read_text(encoding="utf-8").splitlines()
-    if not lines or lines[-1] == "done":
-        return
-    as_of = date.fromisoformat(lines[0].removeprefix("as_of "))
-    for line in reversed(lines[1:]):
-        action, kind = line.split(" ", 1)
-        target = partition(root, kind, as_of)
-        if action == "place" and target.exists():
-            shutil.rmtree(target)
-        elif action == "retire" and (staging / "retired" / kind).exists():
-            if target.exists():
-                shutil.rmtree(target)
-            (staging / "retired" / kind).rename(target)
-    _journal(staging, "rolled back")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_interrupted(root: Path) -> list[str]:
-    """Roll back publishes a crash interrupted and delete abandoned staging folders.
-
-    Only folders whose process is gone are touched. Returns what was done, for the log."""
-    done: list[str] = []
-    for staging in sorted((root / ".staging").glob("*")):
-        owner = staging / OWNER
-        pid = int(owner.read_text()) if owner.is_file() else None
-        if pid is not None and pid != os.getpid() and _process_alive(pid):
-            continue
-        if (staging / JOURNAL).is_file():
-            _roll_back(staging, root)
-            done.append(f"rolled back an interrupted publish ({staging.name})")
-        shutil.rmtree(staging, ignore_errors=True)
-        done.append(f"removed abandoned staging folder {staging.name}")
-    return done
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:

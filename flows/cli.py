@@ -151,7 +151,8 @@ def _add_evaluate_command(commands: argparse._SubParsersAction[Any]) -> None:
     evaluate.add_argument("--folds", type=_folds, default=5,
                           help="cross-validation folds when there is no split (default 5)")
     evaluate.add_argument("--as-of", type=_as_of, default=None,
-                          help="with --inputs: the date the data is known up to (default today)")
+                          help="with --inputs: the date the data is known up to "
+                               "(default: today, UTC)")
     evaluate.add_argument("--config", type=Path, default=None,
                           help="TOML config (default: ./leadscore.toml or the bundled one)")
     evaluate.add_argument("--output", type=Path, default=None,

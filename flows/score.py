@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,20 +19,17 @@ from prefect.cache_policies import NO_CACHE
 from features.accounting import reconcile
 from features.build import PreparedInputs, build_features
 from features.config import Config
-from features.enrich import match_report
+from features.enrich import company_identities, match_report
 from features.prepare import Prepared, prepare
 from features.snapshots import scoring_snapshots
 from flows import PROJECT_ROOT
 from flows.catalog import (
     SourceInput,
     load_config,
-    new_staging,
     partition,
     previous_scores,
-    publish,
     read_errors_named,
     read_sources,
-    recover_interrupted,
     sha256_of,
     write_csv,
     write_json,
@@ -42,6 +38,7 @@ from flows.catalog import (
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
+from flows.publish import publish, recover_interrupted, staging_folder
 from flows.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
@@ -191,8 +188,12 @@ def quarantine_summary(quarantine: pl.DataFrame) -> dict[str, Any]:
     return {"rows": quarantine.height, "by_source_and_reason": by}
 
 
-def enrichment_summary(matches: pl.DataFrame, scores: pl.DataFrame) -> dict[str, Any]:
-    report = match_report(matches)
+def enrichment_summary(
+    matches: pl.DataFrame, companies: pl.LazyFrame, scores: pl.DataFrame
+) -> dict[str, Any]:
+    """Match rates and reasons, the company domains and names too ambiguous to match on (from
+    the company snapshots known at as_of: small, so recomputing them is cheap), freshness."""
+    report = match_report(matches, company_identities(companies).collect())
     report["firmographics"] = {
         "with_company_data": int(scores["firmographics_age_days"].is_not_null().sum()),
         "stale": int(scores["firmographics_stale"].fill_null(False).sum()),
@@ -247,7 +248,7 @@ def score_flow(
     models: Path | None = None,
     profile: str | None = None,
 ) -> dict[str, Any]:
-    """Score every lead as of `as_of` (default: today) and publish the outputs under `out`."""
+    """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
     started = datetime.now(UTC)
@@ -256,8 +257,7 @@ def score_flow(
     out.mkdir(parents=True, exist_ok=True)
     for step in recover_interrupted(out):
         logger.warning("Output folder %s: %s", out, step)
-    staging = new_staging(out)
-    try:
+    with staging_folder(out) as staging:
         with _timed(timings, "read_and_validate"):
             sources = read_inputs(inputs, cfg, staging / "work", profile)
         with _timed(timings, "prepare"):
@@ -289,7 +289,8 @@ def score_flow(
             "model": {"status": verdict.status, "version": verdict.version,
                       "note": verdict.note},
             "counts": accounting,
-            "enrichment": enrichment_summary(materialized.matches, scores),
+            "enrichment": enrichment_summary(materialized.matches, materialized.inputs.companies,
+                                             scores),
             "quarantine": quarantine_summary(materialized.quarantine),
             "value_issues": materialized.value_issues.height,
             "funnel": summary,
@@ -300,7 +301,5 @@ def score_flow(
             manifest["run"]["finished_at"] = datetime.now(UTC).isoformat()
             write_outputs(staging, as_of, scores, materialized, manifest, report)
             publish(staging, out, as_of)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from datetime import UTC, date, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -14,12 +13,15 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+import features
+import scoring
 from features.build import PreparedInputs
 from features.config import Config
 from features.training import labelled_snapshot_dates, training_set
-from flows.catalog import load_config, new_staging, recover_interrupted
+from flows.catalog import load_config
 from flows.models import library_versions
 from flows.profiles import load_profile
+from flows.publish import recover_interrupted, staging_folder
 from flows.registry import (
     current_version,
     load_model,
@@ -53,12 +55,25 @@ def model_version(as_of: date, fingerprint: list[str]) -> str:
     return f"{as_of:%Y%m%d}-{digest[:10]}"
 
 
+def code_hash() -> str:
+    """A hash of the pure transforms' source (features/ and scoring/): a code change that
+    alters features or fitting gives a new model version even with the package version
+    unchanged, so a retrain never keeps a model built by older code."""
+    digest = hashlib.sha256()
+    for package in (features, scoring):
+        folder = Path(str(package.__file__)).parent
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(path.relative_to(folder.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _fingerprint(config_hash: str, profile: str | None, input_hashes: list[str],
                  kind: str) -> list[str]:
     profile_json = load_profile(profile).model_dump_json()
     libraries = json.dumps(library_versions(), sort_keys=True)
     return [config_hash, hashlib.sha256(profile_json.encode()).hexdigest(),
-            package_version("leadscore"), libraries, kind, *input_hashes]
+            package_version("leadscore"), code_hash(), libraries, kind, *input_hashes]
 
 
 def model_card(outcome: TrainingOutcome, version: str, as_of: date, dates: list[date],
@@ -86,6 +101,7 @@ def model_card(outcome: TrainingOutcome, version: str, as_of: date, dates: list[
         },
         "libraries": library_versions(),
         "config_sha256": config_hash,
+        "code_sha256": code_hash(),
     }
 
 
@@ -131,8 +147,44 @@ def card_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# The fewest positive rows the no-worse comparison needs to mean anything.
-MIN_COMPARISON_POSITIVES = 10
+# The fewest converted leads the no-worse comparison needs to mean anything.
+MIN_COMPARISON_CONVERSIONS = 10
+
+
+def _converted_leads(rows: pl.DataFrame) -> int:
+    """Distinct leads with a positive label (one lead converts once, but is positive in every
+    snapshot within the horizon before it)."""
+    return rows.filter(pl.col(TARGET))["lead_id"].n_unique() if rows.height else 0
+
+
+def _comparison_window(
+    validation: pl.DataFrame, card: dict[str, Any]
+) -> tuple[pl.DataFrame, str] | None:
+    """The validation snapshots on which the current model can be judged, and what they are.
+
+    Best: snapshots on or after the current model's training date, whose outcomes it never
+    saw. With too few of those (a retrain sooner than a horizon after the last): snapshots
+    after its last training snapshot. The current model never saw their features, but may
+    have seen some of their leads' conversions as labels of earlier snapshots, which favours
+    keeping it: a new model then has to be clearly better, never the other way round.
+    None when neither window holds MIN_COMPARISON_CONVERSIONS converted leads.
+    """
+    trained = date.fromisoformat(card["trained_as_of"]) if "trained_as_of" in card else None
+    last_snapshot = date.fromisoformat(card["data_window"]["last_snapshot"])
+    windows = [
+        (pl.col("as_of") >= trained, f"snapshots from {trained} on, whose outcomes the current "
+                                     "model never saw") if trained else None,
+        (pl.col("as_of") > last_snapshot,
+         f"snapshots after the current model's last training snapshot {last_snapshot} (it may "
+         "have seen some of their conversions, which favours it)"),
+    ]
+    for window in windows:
+        if window is None:
+            continue
+        rows = validation.filter(window[0])
+        if _converted_leads(rows) >= MIN_COMPARISON_CONVERSIONS:
+            return rows, window[1]
+    return None
 
 
 def _promotion(
@@ -140,10 +192,10 @@ def _promotion(
 ) -> dict[str, Any]:
     """Decide whether the new model replaces the current one.
 
-    The comparison is on data neither model was fitted on: validation snapshots later than the
-    current model's last training snapshot, scored by the current model and by the new kind as
-    fitted on the training part only (the refit model has seen the validation window). Too few
-    such snapshots: the current model stays (`--force` overrides).
+    Both are scored on validation snapshots the current model was not fitted on (see
+    `_comparison_window`); the new kind is scored as fitted on the training part only (the
+    refit model has seen the validation window). Without such snapshots the current model
+    stays (`--force` overrides).
     """
     current = current_version(models)
     if current is None:
@@ -157,23 +209,24 @@ def _promotion(
     if card.get("features") != list(outcome.candidate_model.encoding.names):
         return {"promote": True, "why": "the current model's features no longer match the config",
                 "replaces": current}
-    last_seen = date.fromisoformat(card["data_window"]["last_snapshot"])
-    unseen = outcome.validation_rows.filter(pl.col("as_of") > last_seen)
-    positives = int(unseen[TARGET].sum()) if unseen.height else 0
-    if positives < MIN_COMPARISON_POSITIVES:
+    window = _comparison_window(outcome.validation_rows, card)
+    if window is None:
+        last_snapshot = card["data_window"]["last_snapshot"]
         return {"promote": False, "current": current,
-                "why": f"cannot compare on data the current model has not seen: {unseen.height} "
-                       f"validation snapshots after its last training snapshot {last_seen} "
-                       f"({positives} conversions, {MIN_COMPARISON_POSITIVES} needed); "
+                "why": "cannot compare on data the current model was not fitted on: the "
+                       f"validation snapshots after its last training snapshot {last_snapshot} "
+                       f"hold fewer than {MIN_COMPARISON_CONVERSIONS} converted leads; "
                        "use --force to promote anyway"}
-    old = validation_log_loss(load_model(models, current), unseen)
-    new = validation_log_loss(outcome.candidate_model, unseen)
-    verdict: dict[str, Any] = {"current": current, "compared_rows": unseen.height,
+    rows, described = window
+    old = validation_log_loss(load_model(models, current), rows)
+    new = validation_log_loss(outcome.candidate_model, rows)
+    verdict: dict[str, Any] = {"current": current, "compared_on": described,
+                               "compared_rows": rows.height,
+                               "compared_conversions": _converted_leads(rows),
                                "current_log_loss": old, "new_log_loss": new,
                                "promote": new <= old}
-    verdict["why"] = ("no worse than the current model on later snapshots neither was fitted on"
-                      if new <= old else
-                      "worse than the current model on later snapshots neither was fitted on "
+    verdict["why"] = (f"no worse than the current model on {described}" if new <= old else
+                      f"worse than the current model on {described} "
                       "(use --force to promote anyway)")
     return verdict
 
@@ -188,7 +241,7 @@ def train_flow(
     force: bool = False,
     profile: str | None = None,
 ) -> dict[str, Any]:
-    """Train on history known before `as_of` (default today) and register the model."""
+    """Train on history known before `as_of` (default: today, UTC) and register the model."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC).date()
     cfg, config_hash = load_config(config)
@@ -196,16 +249,13 @@ def train_flow(
     out.mkdir(parents=True, exist_ok=True)
     for step in recover_interrupted(out):
         logger.warning("Output folder %s: %s", out, step)
-    staging = new_staging(out)
-    try:
+    with staging_folder(out) as staging:
         sources = read_inputs(inputs, cfg, staging / "work", profile)
         prepared = prepare_inputs(sources, cfg, as_of)
         held = materialize(sources, prepared)
         dates = labelled_snapshot_dates(cfg, as_of)
         labelled = build_training_set(held.inputs, cfg, dates)
         outcome = fit_and_select(labelled, cfg)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     result: dict[str, Any] = {"as_of": as_of.isoformat(), "status": outcome.status,
                               "message": outcome.message, "counts": outcome.counts}
     if outcome.model is None:

@@ -86,17 +86,20 @@ def finish(
     surviving lead rows, for company_name, merged_ids and pass-through columns).
     Returns SCORED_COLUMNS followed by the export's own extra columns, sorted by lead_id.
     """
+    staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
+    compared = compare_with_previous(staged, previous).with_columns(
+        reasons(cfg.stages), _business_id())
     canonical = {c.name for c in LEADS.columns} | {"source_row", "merged_ids"}
     extras = [c for c in leads.collect_schema().names() if c not in canonical]
     # An export column named like an output column (its own "priority", say) keeps its value
-    # under a suffixed name rather than clashing.
+    # under a suffixed name; one named like a feature we do not output ("industry") keeps its
+    # name, since only the output columns are kept from our side.
+    from_leads = ("company_name", "merged_ids")
     renamed = free_names(extras, set(SCORED_COLUMNS))
-    lead_part = leads.select("lead_id", "company_name", "merged_ids", *extras).rename(renamed)
+    lead_part = leads.select("lead_id", *from_leads, *extras).rename(renamed)
     extras = [renamed.get(c, c) for c in extras]
-    staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
-    compared = compare_with_previous(staged, previous)
     return (
-        compared.with_columns(reasons(cfg.stages), _business_id())
+        compared.select(c for c in SCORED_COLUMNS if c not in from_leads)
         .join(lead_part, on="lead_id", how="left")
         .with_columns(pl.col("merged_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
         .select(*SCORED_COLUMNS, *extras)

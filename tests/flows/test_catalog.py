@@ -1,4 +1,4 @@
-"""Outputs are swapped in whole; a crash before the swap leaves the previous run untouched."""
+"""Reading sources and configs, and finding completed runs (publishing: test_publish.py)."""
 
 from __future__ import annotations
 
@@ -15,50 +15,32 @@ from features.schema import OPPORTUNITIES
 from flows.catalog import (
     completed_runs,
     load_config,
-    new_staging,
     partition,
     previous_scores,
-    publish,
     read_source,
     write_json,
     write_parquet,
 )
+from flows.publish import publish, staging_folder
 
 AS_OF = date(2026, 3, 1)
 
 
-def _stage_run(root: Path, as_of: date, stage: str) -> Path:
-    staging = new_staging(root)
-    scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
-    write_parquet(scores, partition(staging, "scores", as_of) / "scores.parquet")
-    write_json({"as_of": as_of.isoformat()}, partition(staging, "runs", as_of) / "manifest.json")
-    return staging
-
-
-def _stage_of(root: Path, as_of: date) -> str:
-    frame = pl.read_parquet(partition(root, "scores", as_of) / "scores.parquet")
-    return str(frame["recommended_stage"][0])
-
-
-def test_publish_replaces_the_previous_output_and_cleans_staging(tmp_path: Path) -> None:
-    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
-    publish(_stage_run(tmp_path, AS_OF, "prospect"), tmp_path, AS_OF)
-    assert _stage_of(tmp_path, AS_OF) == "prospect"
-    assert list((tmp_path / ".staging").iterdir()) == []
-
-
-def test_a_run_that_dies_before_publishing_leaves_the_previous_output(tmp_path: Path) -> None:
-    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
-    _stage_run(tmp_path, AS_OF, "customer")  # staged, never published: the process "crashed"
-    assert _stage_of(tmp_path, AS_OF) == "lead"
-    assert completed_runs(tmp_path) == [AS_OF]
+def _stage_run(root: Path, as_of: date, stage: str) -> None:
+    """Publish a minimal run (scores and manifest) for `as_of`."""
+    with staging_folder(root) as staging:
+        scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
+        write_parquet(scores, partition(staging, "scores", as_of) / "scores.parquet")
+        write_json({"as_of": as_of.isoformat()},
+                   partition(staging, "runs", as_of) / "manifest.json")
+        publish(staging, root, as_of)
 
 
 def test_a_run_without_manifest_is_not_complete(tmp_path: Path) -> None:
-    staging = new_staging(tmp_path)
-    frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
-    write_parquet(frame, partition(staging, "scores", AS_OF) / "scores.parquet")
-    publish(staging, tmp_path, AS_OF)
+    with staging_folder(tmp_path) as staging:
+        frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
+        write_parquet(frame, partition(staging, "scores", AS_OF) / "scores.parquet")
+        publish(staging, tmp_path, AS_OF)
     assert completed_runs(tmp_path) == []
     assert previous_scores(tmp_path, date(2026, 4, 1)) == (None, None)
 
@@ -66,7 +48,7 @@ def test_a_run_without_manifest_is_not_complete(tmp_path: Path) -> None:
 def test_previous_scores_is_the_latest_complete_run_before_as_of(tmp_path: Path) -> None:
     for day, stage in ((date(2026, 1, 1), "lead"), (date(2026, 2, 1), "prospect"),
                        (date(2026, 3, 1), "customer")):
-        publish(_stage_run(tmp_path, day, stage), tmp_path, day)
+        _stage_run(tmp_path, day, stage)
     when, frame = previous_scores(tmp_path, date(2026, 3, 1))
     assert when == date(2026, 2, 1)
     assert frame is not None
@@ -125,61 +107,3 @@ def test_stray_quote_in_a_csv_is_an_input_error_naming_file_and_line(tmp_path: P
         materialize.fn(sources, prepare_inputs.fn(sources, Config(), date(2026, 1, 1)))
 
 
-def _manifest_of(root: Path, as_of: date) -> str:
-    return (partition(root, "runs", as_of) / "manifest.json").read_text()
-
-
-def test_a_failure_while_publishing_rolls_back_to_the_previous_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
-    before = _manifest_of(tmp_path, AS_OF)
-    staging = _stage_run(tmp_path, AS_OF, "customer")
-    real_rename = Path.rename
-    failed: list[Path] = []
-
-    def failing_rename(self: Path, target: Path) -> Path:
-        # The new manifest's move fails once (the rollback's own moves then succeed).
-        if Path(target) == partition(tmp_path, "runs", AS_OF) and not failed:
-            failed.append(self)
-            raise OSError("disk full")
-        return real_rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", failing_rename)
-    with pytest.raises(OSError, match="disk full"):
-        publish(staging, tmp_path, AS_OF)
-    monkeypatch.undo()
-    assert _stage_of(tmp_path, AS_OF) == "lead"
-    assert _manifest_of(tmp_path, AS_OF) == before
-    assert completed_runs(tmp_path) == [AS_OF]
-
-
-def test_a_publish_cut_short_by_a_crash_is_rolled_back_by_the_next_run(tmp_path: Path) -> None:
-    from flows.catalog import JOURNAL, OWNER, recover_interrupted
-
-    publish(_stage_run(tmp_path, AS_OF, "lead"), tmp_path, AS_OF)
-    staging = _stage_run(tmp_path, AS_OF, "customer")
-    # What a kill -9 after moving the old run out and the new scores in leaves behind:
-    (staging / "retired").mkdir()
-    (staging / JOURNAL).write_text(f"as_of {AS_OF}\nretire runs\nretire scores\nplace scores\n")
-    partition(tmp_path, "runs", AS_OF).rename(staging / "retired" / "runs")
-    partition(tmp_path, "scores", AS_OF).rename(staging / "retired" / "scores")
-    partition(staging, "scores", AS_OF).rename(partition(tmp_path, "scores", AS_OF))
-    (staging / OWNER).write_text("999999999")  # a process that no longer exists
-    assert completed_runs(tmp_path) == [], "a half-published date must not read as complete"
-    done = recover_interrupted(tmp_path)
-    assert any("rolled back" in step for step in done)
-    assert _stage_of(tmp_path, AS_OF) == "lead"
-    assert completed_runs(tmp_path) == [AS_OF]
-    assert list((tmp_path / ".staging").iterdir()) == []
-
-
-def test_recovery_leaves_the_staging_folder_of_a_live_run_alone(tmp_path: Path) -> None:
-    import os
-
-    from flows.catalog import OWNER, recover_interrupted
-
-    staging = new_staging(tmp_path)
-    (staging / OWNER).write_text(str(os.getppid()))  # our parent process: alive
-    assert recover_interrupted(tmp_path) == []
-    assert staging.is_dir()

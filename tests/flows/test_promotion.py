@@ -1,4 +1,4 @@
-"""The registry's no-worse rule: compared on snapshots neither model was fitted on."""
+"""The registry's no-worse rule: compared on snapshots the current model was not fitted on."""
 
 from __future__ import annotations
 
@@ -40,8 +40,11 @@ def _model(rows: pl.DataFrame, *, useful: bool) -> TrainedModel:
                      seed=1, isotonic_min_rows=100)
 
 
+TRAINED_AS_OF = LAST_SNAPSHOT + timedelta(days=90)  # its labels saw outcomes up to here
+
+
 def _registry(tmp_path: Path, current: TrainedModel) -> Path:
-    card = {"version": "old", "features": ["a", "c"],
+    card = {"version": "old", "features": ["a", "c"], "trained_as_of": TRAINED_AS_OF.isoformat(),
             "data_window": {"last_snapshot": LAST_SNAPSHOT.isoformat()}}
     save_model(tmp_path, "old", current, card, "# old\n")
     set_current(tmp_path, "old")
@@ -63,6 +66,33 @@ def test_a_better_model_is_promoted_on_snapshots_the_current_one_never_saw(
     assert verdict["promote"], verdict
     assert verdict["compared_rows"] == 1500
     assert verdict["new_log_loss"] < verdict["current_log_loss"]
+    assert "favours it" in verdict["compared_on"], "all 1500 are before its training date"
+
+
+def test_snapshots_whose_outcomes_the_current_model_never_saw_are_preferred(
+    tmp_path: Path,
+) -> None:
+    history = _rows(1200, date(2025, 6, 1), seed=1)
+    before = _rows(600, LAST_SNAPSHOT + timedelta(days=14), seed=2)  # up to 84 days after
+    after = _rows(1500, TRAINED_AS_OF, seed=3)
+    models = _registry(tmp_path, _model(history, useful=False))
+    verdict = _promotion(models, _outcome(_model(history, useful=True),
+                                          pl.concat([before, after])), "new", False)
+    assert verdict["promote"], verdict
+    assert verdict["compared_rows"] == 1500
+    assert "never saw" in verdict["compared_on"]
+
+
+def test_the_comparison_counts_converted_leads_not_positive_rows(tmp_path: Path) -> None:
+    history = _rows(1200, date(2025, 6, 1), seed=1)
+    # Nine leads, each positive in all five of its snapshots: 45 positive rows, 9 conversions.
+    later = _rows(1500, LAST_SNAPSHOT + timedelta(days=14), seed=2).with_columns(
+        pl.col("lead_id").str.slice(1).cast(pl.Int64).is_in(range(9)).alias(TARGET))
+    models = _registry(tmp_path, _model(history, useful=False))
+    verdict = _promotion(models, _outcome(_model(history, useful=True), later), "new", False)
+    assert later[TARGET].sum() == 9 * 5
+    assert not verdict["promote"]
+    assert "fewer than 10 converted leads" in verdict["why"]
 
 
 def test_a_worse_model_is_not_promoted(tmp_path: Path) -> None:
@@ -82,12 +112,12 @@ def test_without_unseen_snapshots_the_current_model_stays(tmp_path: Path) -> Non
     models = _registry(tmp_path, _model(history, useful=False))
     verdict = _promotion(models, _outcome(_model(history, useful=True), seen), "new", False)
     assert not verdict["promote"]
-    assert "cannot compare on data the current model has not seen" in verdict["why"]
+    assert "cannot compare on data the current model was not fitted on" in verdict["why"]
     assert current_version(models) == "old"
 
 
 def test_model_version_changes_with_anything_in_the_fingerprint() -> None:
-    base = ["config", "profile", "0.1.0", "libs", "logistic", "input"]
+    base = ["config", "profile", "0.1.0", "code", "libs", "logistic", "input"]
     as_of = date(2026, 11, 1)
     assert model_version(as_of, base) == model_version(as_of, list(base))
     for i in range(len(base)):
@@ -102,3 +132,10 @@ def test_a_registered_version_is_never_overwritten(tmp_path: Path) -> None:
     save_model(tmp_path, "v1", _model(history, useful=False), {"version": "v1", "note": "second"},
                "# v1 again\n")
     assert "first" in (tmp_path / "v1" / "card.json").read_text()
+
+
+def test_the_fingerprint_holds_the_code_of_the_transforms() -> None:
+    from flows.train import _fingerprint, code_hash
+
+    assert len(code_hash()) == 64 and code_hash() == code_hash()
+    assert code_hash() in _fingerprint("config", None, ["input"], "logistic")

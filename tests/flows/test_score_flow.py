@@ -150,6 +150,21 @@ def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) 
     assert manifest["outputs"]["scores"]["rows"] == manifest["funnel"]["leads"]
 
 
+def test_manifest_enrichment_report_adds_up(demo: DemoRun) -> None:
+    enrichment = json.loads(_run_paths(demo.out, demo.as_of)["manifest"].read_text())["enrichment"]
+    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    assert enrichment["leads"] == scores.height
+    by_method = {m: v["count"] for m, v in enrichment["by_method"].items()}
+    assert sum(by_method.values()) == enrichment["leads"]
+    assert sum(enrichment["unmatched_reasons"].values()) == by_method["none"]
+    assert enrichment["firmographics"]["with_company_data"] <= enrichment["matched"]
+    # The sample has companies sharing a name in one country: counted, never matched on.
+    assert enrichment["ambiguous_company_names"] > 0
+    ambiguous = [n for reason, n in enrichment["unmatched_reasons"].items()
+                 if reason.startswith("ambiguous")]
+    assert enrichment["ambiguous_leads"] == sum(ambiguous)
+
+
 def test_same_as_of_gives_identical_scores(
     demo: DemoRun, tmp_path: Path, sample_dir: Path, default_config: Path
 ) -> None:

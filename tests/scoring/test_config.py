@@ -156,7 +156,7 @@ def test_unknown_intent_signal_is_named_with_the_known_types() -> None:
     assert "'demo_requests'" in message and "pricing_request" in message
 
 
-@pytest.mark.parametrize("windows", [[], [0], [7, -1]])
+@pytest.mark.parametrize("windows", [[], [0], [7, -1], [30, 7, 30]])
 def test_engagement_windows_must_be_whole_positive_days(windows: list[int]) -> None:
     assert error_of({"features": {"engagement_windows_days": windows}}).startswith(
         "leadscore.toml: features.engagement_windows_days"

@@ -227,7 +227,7 @@ def test_equals_of_the_wrong_type_is_a_config_error_naming_rule_and_field(
 # ---- finish: the output columns ----------------------------------------------------------------
 
 
-def test_export_columns_named_like_output_columns_keep_their_value_under_a_suffix() -> None:
+def test_export_columns_keep_their_values_whatever_their_names() -> None:
     from datetime import date
 
     from features.schema import LEADS
@@ -241,16 +241,18 @@ def test_export_columns_named_like_output_columns_keep_their_value_under_a_suffi
         pl.lit(None, dtype=pl.String).alias("lead_business_id"),
         pl.lit("none").alias("match_method"),
         pl.lit(None, dtype=pl.Float64).alias("match_confidence"),
+        pl.lit("Software (company register)").alias("industry"),  # a feature, not an output
     )
-    # The export's own "priority" and "priority_export" columns pass through beside ours.
+    # The export's own "priority", "priority_export" and "industry" pass through beside ours.
     lead_rows = pl.LazyFrame(
         {"lead_id": ["A"], "company_name": ["Acme Oy"], "merged_ids": [[]],
-         "priority": ["High!"], "priority_export": ["kept too"]},
+         "priority": ["High!"], "priority_export": ["kept too"], "industry": ["SaaS (CRM)"]},
         schema_overrides={"merged_ids": pl.List(pl.String)},
     ).with_columns(pl.lit(None, dtype=LEADS.dtypes[c]).alias(c) for c in LEADS.dtypes
                    if c not in {"lead_id", "company_name"})
     out = finish(scored, lead_rows, Config(), date(2024, 6, 1), None).collect()
-    assert out.columns[-2:] == ["priority_export_2", "priority_export"]
+    assert out.columns[-3:] == ["priority_export_2", "priority_export", "industry"]
     row = out.row(0, named=True)
     assert (row["priority_export_2"], row["priority_export"]) == ("High!", "kept too")
+    assert row["industry"] == "SaaS (CRM)"
     assert isinstance(row["priority"], int)  # ours: the rank

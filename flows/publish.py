@@ -1,0 +1,276 @@
+"""Atomic publishing of a run's outputs, and recovery from a run that died while publishing.
+
+A run writes its outputs into a private staging folder under the output root (the same
+filesystem, so a rename is atomic), then `publish` swaps each as_of folder in:
+
+1. Every existing folder of this as_of moves into the staging folder, the run manifest first:
+   from then on the date reads as incomplete (no manifest), never as a mix of two runs.
+2. The new folders move in, the manifest last: its arrival completes the run.
+
+Each step is written to a journal (`PUBLISHING` in the staging folder, fsynced) before it
+happens. A failure rolls the swap back; so does the next run when the process died. Undo steps
+are journaled too, so a rollback cut short can be resumed without touching what it already
+restored, and a placed folder is only removed if it is still the one this run placed (same
+inode): a later run's output is never deleted by an earlier run's recovery.
+
+Two locks, both `flock` (the kernel drops them when their process dies, whatever its pid):
+
+- each staging folder `<id>` has a lock file `<id>.lock` its run holds while it lives; recovery
+  treats a folder as abandoned only when it can take that lock;
+- `.staging/.publish.lock` serializes publishing and recovery under one output root, so two runs
+  of the same as_of (an overlapping nightly run and a backfill, say) publish one after the
+  other, each whole, and never interleave.
+
+The output root must be on a local filesystem (or one whose `flock` works across its clients).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flows.catalog import OUTPUT_KINDS, partition
+
+STAGING = ".staging"
+JOURNAL = "PUBLISHING"
+_PUBLISH_LOCK = ".publish.lock"
+# The manifest's folder is retired first and placed last: its presence marks a complete run.
+_RETIRE_ORDER = ("runs", *[k for k in OUTPUT_KINDS if k != "runs"])
+_PLACE_ORDER = (*[k for k in OUTPUT_KINDS if k != "runs"], "runs")
+_FINISHED = ("done", "rolled back")
+
+
+# ---- locks -------------------------------------------------------------------------------------
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextmanager
+def _publish_lock(root: Path) -> Iterator[None]:
+    """Exclusive, blocking: one publish or recovery at a time under this output root."""
+    base = root / STAGING
+    base.mkdir(parents=True, exist_ok=True)
+    fd = os.open(base / _PUBLISH_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock_file(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}.lock")
+
+
+def _new_owned_lock(base: Path) -> tuple[int, Path]:
+    """A fresh `<id>.lock`, created and locked by us (retried if recovery removed it between
+    our open and our lock: the file we hold must still be the one at the path)."""
+    while True:
+        path = base / f"{uuid.uuid4().hex}.lock"
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd, path
+        os.close(fd)
+
+
+@contextmanager
+def staging_folder(root: Path) -> Iterator[Path]:
+    """A private folder for one run under `root/.staging`, owned (locked) while the run lives.
+
+    On exit the folder is deleted, unless it holds an unfinished publish (a rollback that
+    itself failed): then the previous output is inside it, and the next run's
+    `recover_interrupted` puts it back.
+    """
+    base = root / STAGING
+    base.mkdir(parents=True, exist_ok=True)
+    fd, lock_path = _new_owned_lock(base)
+    staging = base / lock_path.name.removesuffix(".lock")
+    try:
+        staging.mkdir()
+        yield staging
+    finally:
+        try:
+            if not publish_unfinished(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+                lock_path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def _if_abandoned(folder: Path) -> Iterator[bool]:
+    """True (and the owner's lock held for the block) when no live run owns `folder`."""
+    try:
+        fd = os.open(_lock_file(folder), os.O_RDWR)
+    except FileNotFoundError:
+        yield True  # no owner file: left by a run that could not create one, or by old code
+        return
+    try:
+        yield _try_lock(fd)
+    finally:
+        os.close(fd)
+
+
+# ---- the journal -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    action: str  # as_of, retire, place, unplaced, restored, done, rolled back
+    argument: str = ""
+    inode: int | None = None
+
+
+def _journal(staging: Path, *words: object) -> None:
+    """Append a step to the journal, durably, before the step happens."""
+    with (staging / JOURNAL).open("a", encoding="utf-8") as handle:
+        handle.write(" ".join(str(w) for w in words) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_journal(staging: Path) -> list[_Step]:
+    """The journal's steps. A line that does not parse is a write torn by a crash: its step
+    never happened (each line is fsynced before its step), so it and anything after it are
+    ignored."""
+    path = staging / JOURNAL
+    if not path.is_file():
+        return []
+    steps: list[_Step] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+        words = line.split(" ")
+        if line in _FINISHED:
+            steps.append(_Step(line))
+        elif len(words) == 2 and words[0] in ("as_of", "retire", "unplaced", "restored"):
+            steps.append(_Step(words[0], words[1]))
+        elif len(words) == 3 and words[0] == "place" and words[2].isdigit():
+            steps.append(_Step("place", words[1], int(words[2])))
+        else:
+            break
+    if steps and steps[0].action != "as_of":
+        return []
+    return steps
+
+
+def publish_unfinished(staging: Path) -> bool:
+    """Whether `staging` holds a publish that neither finished nor was rolled back."""
+    steps = _read_journal(staging)
+    return bool(steps) and steps[-1].action not in _FINISHED
+
+
+# ---- publish, roll back, recover ---------------------------------------------------------------
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_outputs(staging: Path, as_of: date) -> None:
+    """Flush the staged output files (not the run's scratch files) before they are published."""
+    for kind in OUTPUT_KINDS:
+        folder = partition(staging, kind, as_of)
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    _fsync_path(path)
+
+
+def publish(staging: Path, root: Path, as_of: date) -> None:
+    """Swap the staged as_of folders into place as one unit (see the module docstring)."""
+    _fsync_outputs(staging, as_of)
+    with _publish_lock(root):
+        _recover_locked(root)
+        _journal(staging, "as_of", as_of.isoformat())
+        try:
+            for kind in _RETIRE_ORDER:
+                target = partition(root, kind, as_of)
+                if target.exists():
+                    (staging / "retired").mkdir(exist_ok=True)
+                    _journal(staging, "retire", kind)
+                    target.rename(staging / "retired" / kind)
+            for kind in _PLACE_ORDER:
+                staged = partition(staging, kind, as_of)
+                if staged.exists():
+                    target = partition(root, kind, as_of)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _journal(staging, "place", kind, staged.stat().st_ino)
+                    staged.rename(target)
+                    _fsync_path(target.parent)
+        except BaseException:
+            _roll_back(staging, root)
+            raise
+        _journal(staging, "done")
+    shutil.rmtree(staging / "retired", ignore_errors=True)
+
+
+def _roll_back(staging: Path, root: Path) -> None:
+    """Undo a publish from its journal: remove what it placed (only if still its own folder),
+    put back what it retired (unless a later run's folder is there now). Resumable."""
+    steps = _read_journal(staging)
+    if not steps or steps[-1].action in _FINISHED:
+        return
+    as_of = date.fromisoformat(steps[0].argument)
+    undone = {(s.action, s.argument) for s in steps}
+    for step in reversed(steps[1:]):
+        target = partition(root, step.argument, as_of)
+        if step.action == "place" and ("unplaced", step.argument) not in undone:
+            if target.exists() and target.stat().st_ino == step.inode:
+                shutil.rmtree(target)
+            _journal(staging, "unplaced", step.argument)
+        elif step.action == "retire" and ("restored", step.argument) not in undone:
+            retired = staging / "retired" / step.argument
+            if retired.exists() and not target.exists():
+                retired.rename(target)
+            _journal(staging, "restored", step.argument)
+    _journal(staging, "rolled back")
+
+
+def _recover_locked(root: Path) -> list[str]:
+    """`recover_interrupted`, with the publish lock already held."""
+    base = root / STAGING
+    done: list[str] = []
+    for staging in sorted(p for p in base.iterdir() if p.is_dir()):
+        with _if_abandoned(staging) as abandoned:
+            if not abandoned:
+                continue
+            if publish_unfinished(staging):
+                _roll_back(staging, root)
+                done.append(f"rolled back an interrupted publish ({staging.name})")
+            shutil.rmtree(staging, ignore_errors=True)
+            _lock_file(staging).unlink(missing_ok=True)
+            done.append(f"removed abandoned staging folder {staging.name}")
+    for lock in sorted(base.glob("*.lock")):
+        if lock.name != _PUBLISH_LOCK and not lock.with_suffix("").exists():
+            with _if_abandoned(lock.with_suffix("")) as abandoned:
+                if abandoned:
+                    lock.unlink(missing_ok=True)
+    return done
+
+
+def recover_interrupted(root: Path) -> list[str]:
+    """Roll back publishes a dead run left half done and delete abandoned staging folders.
+
+    Only folders no live run owns are touched. Returns what was done, for the log."""
+    if not (root / STAGING).is_dir():
+        return []
+    with _publish_lock(root):
+        return _recover_locked(root)
