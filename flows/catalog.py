@@ -36,6 +36,8 @@ from features.validate import Validated, validate_source
 from flows.readers import RawTable, find_source_file, read_raw
 
 OUTPUT_KINDS = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
+# The run manifest, in runs/as_of=D/: its presence marks a complete run.
+MANIFEST = "manifest.json"
 
 
 def sha256_of(path: Path) -> str:
@@ -238,7 +240,7 @@ def completed_runs(root: Path) -> list[date]:
         return []
     found = []
     for folder in runs.glob("as_of=*"):
-        if (folder / "manifest.json").is_file():
+        if (folder / MANIFEST).is_file():
             found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
     return sorted(found)
 
@@ -252,11 +254,13 @@ def previous_scores(root: Path, as_of: date) -> tuple[date | None, pl.LazyFrame 
     path = partition(root, "scores", last) / "scores.parquet"
     if not path.is_file():
         return None, None
-    return last, pl.scan_parquet(path).select("lead_id", "recommended_stage")
+    # Read now, not lazily later: the caller holds the publish lock so that a backfill of that
+    # date cannot swap the file mid-read.
+    return last, pl.read_parquet(path, columns=["lead_id", "recommended_stage"]).lazy()
 
 
 def read_manifest(root: Path, as_of: date) -> dict[str, Any] | None:
-    path = partition(root, "runs", as_of) / "manifest.json"
+    path = partition(root, "runs", as_of) / MANIFEST
     if not path.is_file():
         return None
     return dict(json.loads(path.read_text(encoding="utf-8")))

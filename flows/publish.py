@@ -8,7 +8,8 @@ filesystem, so a rename is atomic), then `publish` swaps each as_of folder in:
 2. The new folders move in, the manifest last: its arrival completes the run.
 
 Each step is written to a journal (`PUBLISHING` in the staging folder, fsynced) before it
-happens. A failure rolls the swap back; so does the next run when the process died. Undo steps
+happens. A failure rolls the swap back; when the process died instead, the date reads as
+incomplete (no manifest) until the next run rolls it back (`recover_interrupted`). Undo steps
 are journaled too, so a rollback cut short can be resumed without touching what it already
 restored, and a placed folder is only removed if it is still the one this run placed (same
 inode): a later run's output is never deleted by an earlier run's recovery.
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from flows.catalog import OUTPUT_KINDS, partition
+from flows.catalog import MANIFEST, OUTPUT_KINDS, partition
 
 STAGING = ".staging"
 JOURNAL = "PUBLISHING"
@@ -45,6 +46,8 @@ _PUBLISH_LOCK = ".publish.lock"
 _RETIRE_ORDER = ("runs", *[k for k in OUTPUT_KINDS if k != "runs"])
 _PLACE_ORDER = (*[k for k in OUTPUT_KINDS if k != "runs"], "runs")
 _FINISHED = ("done", "rolled back")
+# A staging folder recovery could not handle is renamed with this prefix and left alone.
+BROKEN_PREFIX = "broken-"
 
 
 # ---- locks -------------------------------------------------------------------------------------
@@ -59,8 +62,9 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextmanager
-def _publish_lock(root: Path) -> Iterator[None]:
-    """Exclusive, blocking: one publish or recovery at a time under this output root."""
+def publish_lock(root: Path) -> Iterator[None]:
+    """Exclusive, blocking: one publish or recovery at a time under this output root. Readers
+    of a published date that must not see it swapped mid-read take it too."""
     base = root / STAGING
     base.mkdir(parents=True, exist_ok=True)
     fd = os.open(base / _PUBLISH_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
@@ -144,32 +148,61 @@ def _journal(staging: Path, *words: object) -> None:
         os.fsync(handle.fileno())
 
 
+class BrokenJournal(Exception):
+    """A journal with a bad line before its last: not a torn write, so not safe to act on."""
+
+
+def _parse_step(line: str) -> _Step | None:
+    words = line.split(" ")
+    if line in _FINISHED:
+        return _Step(line)
+    if len(words) == 2 and words[0] == "as_of":
+        try:
+            date.fromisoformat(words[1])
+        except ValueError:
+            return None
+        return _Step("as_of", words[1])
+    if len(words) == 2 and words[0] in ("retire", "unplaced", "restored", "place") \
+            and words[1] in OUTPUT_KINDS:
+        return _Step(words[0], words[1])  # "place" without an inode: the first journal format
+    if len(words) == 3 and words[0] == "place" and words[1] in OUTPUT_KINDS \
+            and words[2].isdigit():
+        return _Step("place", words[1], int(words[2]))
+    return None
+
+
 def _read_journal(staging: Path) -> list[_Step]:
-    """The journal's steps. A line that does not parse is a write torn by a crash: its step
-    never happened (each line is fsynced before its step), so it and anything after it are
-    ignored."""
+    """The journal's steps.
+
+    Every line is fsynced before its step happens, so a last line that does not parse is a
+    write torn by a crash, and its step never happened: it is ignored. A bad line anywhere
+    else is corruption (or a format this code does not know): BrokenJournal, so that nothing
+    acts on a partial picture.
+    """
     path = staging / JOURNAL
     if not path.is_file():
         return []
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last complete line
     steps: list[_Step] = []
-    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
-        words = line.split(" ")
-        if line in _FINISHED:
-            steps.append(_Step(line))
-        elif len(words) == 2 and words[0] in ("as_of", "retire", "unplaced", "restored"):
-            steps.append(_Step(words[0], words[1]))
-        elif len(words) == 3 and words[0] == "place" and words[2].isdigit():
-            steps.append(_Step("place", words[1], int(words[2])))
-        else:
+    for number, line in enumerate(lines, 1):
+        step = _parse_step(line)
+        if step is None and number == len(lines):
             break
-    if steps and steps[0].action != "as_of":
-        return []
+        if step is None or (number == 1) != (step.action == "as_of"):
+            raise BrokenJournal(f"{path}: line {number} {line!r} is not a publish step")
+        steps.append(step)
     return steps
 
 
 def publish_unfinished(staging: Path) -> bool:
-    """Whether `staging` holds a publish that neither finished nor was rolled back."""
-    steps = _read_journal(staging)
+    """Whether `staging` holds a publish that neither finished nor was rolled back (or one
+    whose journal cannot be read: then it must be kept too)."""
+    try:
+        steps = _read_journal(staging)
+    except BrokenJournal:
+        return True
     return bool(steps) and steps[-1].action not in _FINISHED
 
 
@@ -196,8 +229,12 @@ def _fsync_outputs(staging: Path, as_of: date) -> None:
 
 def publish(staging: Path, root: Path, as_of: date) -> None:
     """Swap the staged as_of folders into place as one unit (see the module docstring)."""
+    if (staging / JOURNAL).exists():
+        raise ValueError(f"{staging} has published before: one staging folder, one publish")
+    if not (partition(staging, "runs", as_of) / MANIFEST).is_file():
+        raise ValueError(f"{staging} holds no manifest for {as_of}: nothing complete to publish")
     _fsync_outputs(staging, as_of)
-    with _publish_lock(root):
+    with publish_lock(root):
         _recover_locked(root)
         _journal(staging, "as_of", as_of.isoformat())
         try:
@@ -207,6 +244,7 @@ def publish(staging: Path, root: Path, as_of: date) -> None:
                     (staging / "retired").mkdir(exist_ok=True)
                     _journal(staging, "retire", kind)
                     target.rename(staging / "retired" / kind)
+                    _fsync_path(target.parent)
             for kind in _PLACE_ORDER:
                 staged = partition(staging, kind, as_of)
                 if staged.exists():
@@ -233,7 +271,7 @@ def _roll_back(staging: Path, root: Path) -> None:
     for step in reversed(steps[1:]):
         target = partition(root, step.argument, as_of)
         if step.action == "place" and ("unplaced", step.argument) not in undone:
-            if target.exists() and target.stat().st_ino == step.inode:
+            if target.exists() and step.inode in (None, target.stat().st_ino):
                 shutil.rmtree(target)
             _journal(staging, "unplaced", step.argument)
         elif step.action == "retire" and ("restored", step.argument) not in undone:
@@ -249,20 +287,35 @@ def _recover_locked(root: Path) -> list[str]:
     base = root / STAGING
     done: list[str] = []
     for staging in sorted(p for p in base.iterdir() if p.is_dir()):
+        if staging.name.startswith(BROKEN_PREFIX):
+            continue
         with _if_abandoned(staging) as abandoned:
             if not abandoned:
                 continue
-            if publish_unfinished(staging):
-                _roll_back(staging, root)
-                done.append(f"rolled back an interrupted publish ({staging.name})")
-            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                done.extend(_recover_one(staging, root))
+            except (BrokenJournal, OSError) as error:
+                # Set it aside whole (it may hold the previous output) rather than fail every
+                # later run on it; ops decide what to do with it.
+                kept = staging.with_name(f"{BROKEN_PREFIX}{staging.name}")
+                staging.rename(kept)
+                done.append(f"could not recover {staging.name} ({error}); kept as {kept}")
             _lock_file(staging).unlink(missing_ok=True)
-            done.append(f"removed abandoned staging folder {staging.name}")
     for lock in sorted(base.glob("*.lock")):
         if lock.name != _PUBLISH_LOCK and not lock.with_suffix("").exists():
             with _if_abandoned(lock.with_suffix("")) as abandoned:
                 if abandoned:
                     lock.unlink(missing_ok=True)
+    return done
+
+
+def _recover_one(staging: Path, root: Path) -> list[str]:
+    done = []
+    if publish_unfinished(staging):
+        _roll_back(staging, root)
+        done.append(f"rolled back an interrupted publish ({staging.name})")
+    shutil.rmtree(staging)
+    done.append(f"removed abandoned staging folder {staging.name}")
     return done
 
 
@@ -272,5 +325,5 @@ def recover_interrupted(root: Path) -> list[str]:
     Only folders no live run owns are touched. Returns what was done, for the log."""
     if not (root / STAGING).is_dir():
         return []
-    with _publish_lock(root):
+    with publish_lock(root):
         return _recover_locked(root)

@@ -24,6 +24,7 @@ from features.prepare import Prepared, prepare
 from features.snapshots import scoring_snapshots
 from flows import PROJECT_ROOT
 from flows.catalog import (
+    MANIFEST,
     SourceInput,
     load_config,
     partition,
@@ -38,7 +39,7 @@ from flows.catalog import (
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
-from flows.publish import publish, recover_interrupted, staging_folder
+from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
 from flows.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
@@ -231,7 +232,7 @@ def write_outputs(
     write_text(report, report_path)
     outputs["report"] = {"path": str(report_path.relative_to(staging))}
     manifest["outputs"] = outputs
-    write_json(manifest, partition(staging, "runs", as_of) / "manifest.json")
+    write_json(manifest, partition(staging, "runs", as_of) / MANIFEST)
     return outputs
 
 
@@ -271,7 +272,8 @@ def score_flow(
             features = score_features(materialized.inputs, cfg, as_of)
         with _timed(timings, "predict_and_explain"):
             scored = predict(features, verdict)
-        previous_as_of, previous = previous_scores(out, as_of)
+        with publish_lock(out):
+            previous_as_of, previous = previous_scores(out, as_of)
         with _timed(timings, "recommend"):
             scores = recommend(scored, materialized.inputs.leads, cfg, as_of, previous)
         accounting = reconcile(materialized.rows_read, materialized.quarantined_by_validation,

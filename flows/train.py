@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 import features
+import flows
 import scoring
 from features.build import PreparedInputs
 from features.config import Config
@@ -56,15 +57,16 @@ def model_version(as_of: date, fingerprint: list[str]) -> str:
 
 
 def code_hash() -> str:
-    """A hash of the pure transforms' source (features/ and scoring/): a code change that
-    alters features or fitting gives a new model version even with the package version
-    unchanged, so a retrain never keeps a model built by older code."""
+    """A hash of the job's own source (features/, scoring/ and flows/, the .py files): changed
+    code gives a new model version even with the package version unchanged, so a retrain never
+    reuses the folder of a model that older code built."""
     digest = hashlib.sha256()
-    for package in (features, scoring):
+    for package in (features, scoring, flows):
         folder = Path(str(package.__file__)).parent
         for path in sorted(folder.rglob("*.py")):
-            digest.update(path.relative_to(folder.parent).as_posix().encode())
-            digest.update(path.read_bytes())
+            if path.is_file():  # not an editor's dangling lock link
+                digest.update(path.relative_to(folder.parent).as_posix().encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

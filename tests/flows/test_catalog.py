@@ -37,10 +37,8 @@ def _stage_run(root: Path, as_of: date, stage: str) -> None:
 
 
 def test_a_run_without_manifest_is_not_complete(tmp_path: Path) -> None:
-    with staging_folder(tmp_path) as staging:
-        frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
-        write_parquet(frame, partition(staging, "scores", AS_OF) / "scores.parquet")
-        publish(staging, tmp_path, AS_OF)
+    frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
+    write_parquet(frame, partition(tmp_path, "scores", AS_OF) / "scores.parquet")
     assert completed_runs(tmp_path) == []
     assert previous_scores(tmp_path, date(2026, 4, 1)) == (None, None)
 

@@ -8,6 +8,7 @@ chosen journal step, so its locks are dropped by the kernel as they would be aft
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -258,3 +259,55 @@ def test_abandoned_lock_files_are_cleaned_up(tmp_path: Path) -> None:
     recover_interrupted(tmp_path)
     assert not orphan.exists()
     assert os.listdir(tmp_path / STAGING) == [".publish.lock"]
+
+
+def test_a_torn_first_journal_line_means_nothing_happened(tmp_path: Path) -> None:
+    publish_run(tmp_path, AS_OF, "lead")
+    crash_while_publishing(tmp_path, "as_of")
+    (staging,) = [p for p in (tmp_path / STAGING).iterdir() if p.is_dir()]
+    (staging / JOURNAL).write_text("as_of 2026-0")
+    assert recover_interrupted(tmp_path)
+    assert stages_of(tmp_path) == whole("lead")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_journal_bad_before_its_last_line_is_set_aside_not_acted_on(tmp_path: Path) -> None:
+    publish_run(tmp_path, AS_OF, "lead")
+    crash_while_publishing(tmp_path, "place exports")
+    (staging,) = [p for p in (tmp_path / STAGING).iterdir() if p.is_dir()]
+    journal = (staging / JOURNAL).read_text().splitlines()
+    journal[1] = "retire scroes"
+    (staging / JOURNAL).write_text("\n".join(journal) + "\n")
+    steps = recover_interrupted(tmp_path)
+    assert any("could not recover" in step for step in steps)
+    assert leftovers(tmp_path) == [f"broken-{staging.name}"]
+    assert (tmp_path / STAGING / f"broken-{staging.name}" / "retired" / "runs").is_dir(), (
+        "the previous output is kept for ops")
+    publish_run(tmp_path, AS_OF, "next")  # and later runs go on
+    assert stages_of(tmp_path) == whole("next")
+
+
+def test_a_journal_of_the_first_format_without_inodes_is_still_rolled_back(
+    tmp_path: Path,
+) -> None:
+    publish_run(tmp_path, AS_OF, "lead")
+    crash_while_publishing(tmp_path, "place runs")
+    (staging,) = [p for p in (tmp_path / STAGING).iterdir() if p.is_dir()]
+    journal = (staging / JOURNAL).read_text()
+    (staging / JOURNAL).write_text(re.sub(r"^(place \w+) \d+$", r"\1", journal, flags=re.M))
+    recover_interrupted(tmp_path)
+    assert stages_of(tmp_path) == whole("lead")
+
+
+def test_publish_refuses_a_run_without_manifest_and_a_second_publish(tmp_path: Path) -> None:
+    publish_run(tmp_path, AS_OF, "lead")
+    with staging_folder(tmp_path) as staging:
+        write_parquet(pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["x"]}),
+                      partition(staging, "scores", AS_OF) / "scores.parquet")
+        with pytest.raises(ValueError, match="no manifest"):
+            publish(staging, tmp_path, AS_OF)
+        write_run(staging, AS_OF, "once")
+        publish(staging, tmp_path, AS_OF)
+        with pytest.raises(ValueError, match="published before"):
+            publish(staging, tmp_path, AS_OF)
+    assert stages_of(tmp_path) == whole("once")
