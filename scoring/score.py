@@ -38,6 +38,11 @@ def with_icp(features: pl.LazyFrame, cfg: Config) -> pl.LazyFrame:
     return icp_fit(add_derived_columns(features), cfg.icp)
 
 
+# Rows scored at a time: the model's dense matrices (features, contributions) of one batch are
+# what scoring holds beside the features.
+PREDICT_BATCH_ROWS = 100_000
+
+
 def with_probabilities(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFrame:
     """Adds conversion_probability, probability_status, probability_note, model_version,
     factors_up and factors_down. Without a model the probability is null and every row says why.
@@ -52,7 +57,17 @@ def with_probabilities(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFra
             empty.alias("factors_up"),
             empty.alias("factors_down"),
         )
+    if frame.height <= PREDICT_BATCH_ROWS:
+        return _predicted(frame, verdict)
+    # Every row's probability and factors depend on that row alone, so batches give the same
+    # result as one pass, with the dense matrices of one batch in memory instead of all rows'.
+    return pl.concat([_predicted(frame.slice(start, PREDICT_BATCH_ROWS), verdict)
+                      for start in range(0, frame.height, PREDICT_BATCH_ROWS)])
+
+
+def _predicted(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFrame:
     model = verdict.model
+    assert model is not None
     matrix = model.encoding.matrix(frame)
     probability = model.probability(matrix)
     _, contributions = model.contributions(matrix)

@@ -99,6 +99,24 @@ def test_with_a_model_every_row_gets_probability_version_and_factors(
     assert out.schema["factors_down"] == pl.List(pl.String)
 
 
+def test_scoring_in_batches_gives_what_one_pass_gives(
+    tiny_model: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scoring.score
+
+    rng = np.random.default_rng(5)
+    many = pl.DataFrame({
+        "lead_id": [f"b{i}" for i in range(25)],
+        "page_view_90d": rng.poisson(5, size=25),
+        "has_phone": rng.random(25) < 0.5,
+        "seniority": rng.choice(["individual", "manager", "c_level", None], size=25),
+    })
+    verdict = ModelVerdict("model", model=tiny_model, version="v7")
+    whole = with_probabilities(many, verdict)
+    monkeypatch.setattr(scoring.score, "PREDICT_BATCH_ROWS", 4)  # 7 batches, the last of one
+    assert_frame_equal(with_probabilities(many, verdict), whole)
+
+
 def test_with_a_model_probability_follows_the_learned_effect(tiny_model: TrainedModel) -> None:
     out = with_probabilities(LEADS, ModelVerdict("model", model=tiny_model, version="v7"))
     probability = out["conversion_probability"].to_list()
