@@ -16,13 +16,14 @@ from features.errors import ConfigError
 from features.exprs import first_match
 
 ICP_COLUMNS = ("icp_points", "icp_fit", "icp_tier", "icp_matched", "icp_against",
-               "icp_unknown", "contact_blocked", "disqualified_reason")
+               "icp_unknown", "contact_blocked", "address_bounced", "disqualified_reason")
 
-# Always applied, before the configured disqualifiers: contact consent is not a preference.
-BUILT_IN_DISQUALIFIERS: tuple[tuple[pl.Expr, str], ...] = (
-    (pl.col("opted_out") | pl.col("unsubscribed"), "opted out of contact"),
-    (pl.col("bounced") | pl.col("bounced_activity"), "email address bounced"),
-)
+# Always applied, before the configured disqualifiers. An opt-out is consent: it binds even for
+# a customer (contact_blocked). A bounce says the address is dead, not the person: it stops
+# prospecting like a configured disqualifier, and for a customer it is a note to fix the address.
+OPTED_OUT = (pl.col("opted_out") | pl.col("unsubscribed"), "opted out of contact")
+BOUNCED = (pl.col("bounced") | pl.col("bounced_activity"), "email address bounced")
+BUILT_IN_DISQUALIFIERS: tuple[tuple[pl.Expr, str], ...] = (OPTED_OUT, BOUNCED)
 
 _TEXT_CONDITIONS = ("in_", "not_in", "prefix_in")
 _NUMBER_CONDITIONS = ("between", "at_least", "at_most")
@@ -116,8 +117,6 @@ def _tier(fit: pl.Expr, tiers: Mapping[str, float]) -> pl.Expr:
     )
 
 
-def _contact_blocked() -> pl.Expr:
-    return pl.any_horizontal(c.fill_null(False) for c, _ in BUILT_IN_DISQUALIFIERS)
 
 
 def _disqualified_reason(cfg: IcpConfig, schema: pl.Schema) -> pl.Expr:
@@ -139,8 +138,9 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
     Adds: icp_points, icp_fit (0-100), icp_tier (A-D), icp_matched (matching rules with
     positive points, named with their points), icp_against (matching rules with negative
     points), icp_unknown (positive rules whose field is missing: fit may be understated),
-    contact_blocked (a built-in consent disqualifier matched), disqualified_reason (the first
-    matching disqualifier, built-in or configured; null when none).
+    contact_blocked (the person opted out: binds even for customers), address_bounced (the
+    email address bounced), disqualified_reason (the first matching disqualifier, built-in or
+    configured; null when none).
     Raises ConfigError naming the rule when a field is unknown or of the wrong type.
     """
     schema = features.collect_schema()
@@ -161,6 +161,7 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
                       if r.points < 0]).alias("icp_against"),
         _named_where([(c.is_null(), r.name) for r, c in compiled if r.points > 0])
         .alias("icp_unknown"),
-        _contact_blocked().alias("contact_blocked"),
+        OPTED_OUT[0].fill_null(False).alias("contact_blocked"),
+        BOUNCED[0].fill_null(False).alias("address_bounced"),
         _disqualified_reason(cfg, schema).alias("disqualified_reason"),
     )

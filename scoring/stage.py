@@ -1,12 +1,12 @@
 """Stage recommendation: stage, next action, priority and the reasons a salesperson reads.
 
 Order of decision (first that applies):
-1. disqualified: the person opted out or their address bounced (built in: consent binds even
-   for customers);
+1. disqualified: the person opted out (built in: consent binds even for customers);
 2. customer: the lead has a won deal (a colleague's won deal makes the company a customer: that
-   is a reason and changes the next action, not the person's stage);
-3. disqualified: a configured disqualifier matched (competitor, territory...: prospecting
-   filters, so they never turn a customer away);
+   is a reason and changes the next action, not the person's stage; a bounced address is a
+   reason to fix it);
+3. disqualified: the address bounced (built in), or a configured disqualifier matched
+   (competitor, territory...): prospecting filters, so they never turn a customer away;
 4. opportunity: an open opportunity already exists, or fit >= opportunity_min_fit with an intent
    signal in the signal window, or conversion probability >= opportunity_min_probability;
 5. prospect: fit >= prospect_min_fit;
@@ -168,10 +168,10 @@ def compare_with_previous(current: pl.LazyFrame, previous: pl.LazyFrame | None) 
 def reasons(cfg: StagesConfig) -> pl.Expr:
     """The reasons behind a row's stage, most important first, as a list of short sentences.
 
-    Needs: disqualified_reason, won_deal, last_won_at, company_won_deal, open_opportunity,
-    company_open_opportunity, intent_signals_recent, last_intent_signal, days_since_intent_signal,
-    icp_matched, icp_against, icp_unknown, factors_up, factors_down, firmographics_age_days,
-    firmographics_stale, probability_status.
+    Needs: disqualified_reason, won_deal, address_bounced, last_won_at, company_won_deal,
+    open_opportunity, company_open_opportunity, intent_signals_recent, last_intent_signal,
+    days_since_intent_signal, icp_matched, icp_against, icp_unknown, factors_up, factors_down,
+    firmographics_age_days, firmographics_stale, probability_status.
     """
     parts = [
         pl.when(pl.col("disqualified_reason").is_not_null())
@@ -179,6 +179,8 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
         pl.when(pl.col("won_deal"))
         .then(pl.lit("Won a deal") + pl.when(pl.col("last_won_at").is_not_null()).then(
             pl.lit(" on ") + pl.col("last_won_at").dt.strftime("%Y-%m-%d")).otherwise(pl.lit(""))),
+        pl.when(pl.col("won_deal") & pl.col("address_bounced"))
+        .then(pl.lit("Email address bounced: update their contact details")),
         pl.when(~pl.col("won_deal") & pl.col("company_won_deal"))
         .then(pl.lit("Their company is already a customer")),
         pl.when(pl.col("open_opportunity")).then(pl.lit("Has an open opportunity in the CRM")),

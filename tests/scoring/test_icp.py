@@ -278,6 +278,9 @@ def consent_frame(**flags: list[bool | None]) -> pl.LazyFrame:
 def test_built_in_disqualifier_applies_from_flag_or_activity(flag: str, reason: str) -> None:
     out = scored(consent_frame(**{flag: [True, False]}), IcpConfig())
     assert out["disqualified_reason"].to_list() == [reason, None]
+    consent = flag in ("opted_out", "unsubscribed")
+    assert out["contact_blocked"].to_list() == [consent, False]
+    assert out["address_bounced"].to_list() == [not consent, False]
 
 
 def test_opted_out_comes_before_bounced() -> None:

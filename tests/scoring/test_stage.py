@@ -23,6 +23,7 @@ PROSPECT_MIN_FIT = 60.0
 SCHEMA: dict[str, pl.DataType] = {
     "lead_id": pl.String(),
     "contact_blocked": pl.Boolean(),
+    "address_bounced": pl.Boolean(),
     "disqualified_reason": pl.String(),
     "won_deal": pl.Boolean(),
     "last_won_at": pl.Datetime("us", "UTC"),
@@ -49,6 +50,7 @@ SCHEMA: dict[str, pl.DataType] = {
 # A plain lead: no disqualifier, no deal, no fit, no signal, no model.
 DEFAULTS: dict[str, Any] = {
     "contact_blocked": False,
+    "address_bounced": False,
     "disqualified_reason": None,
     "won_deal": False,
     "last_won_at": None,
@@ -155,6 +157,16 @@ def test_consent_disqualifies_even_a_customer() -> None:
     assert stage_of(contact_blocked=True, disqualified_reason="opted out of contact",
                     won_deal=True, open_opportunity=True, icp_fit=100.0,
                     intent_signals_recent=1, conversion_probability=0.9) == "disqualified"
+
+
+def test_a_bounced_address_disqualifies_a_prospect_but_only_flags_a_customer() -> None:
+    bounced = {"address_bounced": True, "disqualified_reason": "email address bounced",
+               "icp_fit": 90.0}
+    out = staged(bounced, {**bounced, "won_deal": True})
+    assert out["recommended_stage"].to_list() == ["disqualified", "customer"]
+    assert out["disqualified_reason"].to_list() == ["email address bounced", None]
+    assert reasons_of({**bounced, "won_deal": True, "disqualified_reason": None})[0][:2] == [
+        "Won a deal", "Email address bounced: update their contact details"]
 
 
 def test_configured_disqualifier_never_turns_a_customer_away() -> None:
@@ -405,7 +417,7 @@ def test_signal_outside_the_window_is_not_a_reason() -> None:
 
 def test_reasons_are_ordered_most_important_first() -> None:
     row = {
-        "disqualified_reason": "email address bounced",
+        "disqualified_reason": "opted out of contact",
         "won_deal": True,
         "last_won_at": datetime(2025, 3, 1, 12, tzinfo=UTC),
         "open_opportunity": True,
@@ -422,7 +434,7 @@ def test_reasons_are_ordered_most_important_first() -> None:
         "probability_note": "no trained model yet",
     }
     assert reasons_of(row) == [[
-        "Disqualified: email address bounced",
+        "Disqualified: opted out of contact",
         "Won a deal on 2025-03-01",
         "Has an open opportunity in the CRM",
         "Buying signal: contacted sales 2 days ago",
