@@ -132,11 +132,13 @@ def train_conversion_model(
     training, validation, validation_start = split_by_time(labelled, cfg)
     split_counts = {"training": history_counts(training), "validation": history_counts(validation)}
     counts = {**counts, **split_counts}
-    fewest = min(part["positive_rows"] for part in split_counts.values())
+    # Converted leads, not positive rows: one conversion is positive in every snapshot within
+    # the horizon before it, so rows would overstate the evidence.
+    fewest = min(part["converted_leads"] for part in split_counts.values())
     if fewest < 10:
         return TrainingOutcome(
             "insufficient_history",
-            "fewer than 10 conversions in the training or the validation period; "
+            "fewer than 10 converted leads in the training or the validation period; "
             "widen model.training_window_days or shorten model.validation_days",
             counts,
         )

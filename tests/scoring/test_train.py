@@ -140,9 +140,22 @@ def test_too_few_conversions_in_the_validation_period_trains_nothing() -> None:
     )
     outcome = train_conversion_model(frame, SPEC, CFG)
     assert outcome.status == "insufficient_history"
-    assert "fewer than 10 conversions" in outcome.message
+    assert "fewer than 10 converted leads" in outcome.message
     assert outcome.counts["validation"]["positive_rows"] == 0
     assert outcome.model is None
+
+
+def test_validation_needs_ten_converted_leads_not_ten_positive_rows() -> None:
+    in_validation = pl.col("as_of") >= LAST - timedelta(days=90)
+    five_leads = pl.col("lead_id").is_in([f"lead{i:04d}" for i in range(5)])
+    frame = learnable().with_columns(
+        converted=pl.when(in_validation).then(five_leads).otherwise(pl.col("converted"))
+    )
+    outcome = train_conversion_model(frame, SPEC, CFG)
+    assert outcome.counts["validation"]["positive_rows"] >= 10
+    assert outcome.counts["validation"]["converted_leads"] == 5
+    assert outcome.status == "insufficient_history"
+    assert "fewer than 10 converted leads" in outcome.message
 
 
 # ---- a learnable problem ------------------------------------------------------------------------
