@@ -19,8 +19,9 @@ Ambiguity is never resolved by guessing: a domain or a (name, country) shared by
 not used (``company_identities`` flags it and ``match_report`` counts it), and a fuzzy best score
 reached by two companies leaves the lead unmatched as ``"ambiguous fuzzy match"``.
 
-The company data is small next to the leads, so ``company_identities`` is collected once (the
-rapidfuzz boundary); the lead side stays one lazy plan.
+The company data is small next to the leads, so its identities are collected once, by the caller
+(the rapidfuzz boundary), and serve both the matching and the run's report; the lead side stays
+one lazy plan.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from features.identity import (
     registrable_domains,
     website_domain,
 )
+from features.schema import UTC_DATETIME
 
 LEAD_COLUMNS: tuple[str, ...] = (
     "lead_id", "email", "website", "business_id", "company_name", "country",
@@ -103,15 +105,13 @@ def _upper_country(col: str) -> pl.Expr:
 
 
 def _company_rows(companies: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per input snapshot, adding ``_bid``, ``match_name``, ``match_domain`` and
-    ``_updated_at`` (``country`` upper-cased)."""
-    has_updated = "updated_at" in companies.collect_schema()
+    """One row per input snapshot, adding ``_bid``, ``match_name`` and ``match_domain``
+    (``country`` upper-cased)."""
     companies = companies.with_columns(pl.col(COMPANY_COLUMNS).cast(pl.String))
     rows = normalize_business_ids(companies, "business_id", "country", "_bid").with_columns(
         normalize_company_name(pl.col("company_name")).alias("match_name"),
         _upper_country("country").alias("country"),
         website_domain(pl.col("domain")).alias("_host"),
-        (pl.col("updated_at") if has_updated else pl.lit(None)).alias("_updated_at"),
     )
     # Every input column is kept, so the same rows serve identities and point-in-time snapshots.
     return registrable_domains(rows, "_host", "match_domain").drop("_host")
@@ -141,24 +141,35 @@ def _with_company_key(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _latest(col: str) -> pl.Expr:
-    return pl.col(col).sort_by("_updated_at", maintain_order=True).drop_nulls().last()
+    return pl.col(col).sort_by("updated_at", maintain_order=True).drop_nulls().last()
 
 
 def company_identities(companies: pl.LazyFrame) -> pl.LazyFrame:
     """One row per distinct company, whatever the number of snapshots.
 
     Needs ``business_id, company_name, domain, country`` (``updated_at`` optional). Returns
-    ``company_key`` (see ``_with_company_key``), ``match_domain`` (registrable domain),
-    ``match_name`` (normalized), ``country`` (upper case), each the latest non-null value by
-    ``updated_at``, and two flags: ``domain_ambiguous`` (another company has the same
-    ``match_domain``) and ``name_ambiguous`` (another company has the same ``match_name`` and
-    ``country``). Matching never uses an ambiguous value. Snapshots with neither a valid business
-    ID, nor a usable name, nor a domain identify nothing and are dropped. Sorted by key.
+    what ``identities_of_snapshots`` returns, for raw company rows.
     """
     _require_columns(companies, COMPANY_COLUMNS, "companies")
-    keyed = _with_company_key(_company_rows(companies))
+    return identities_of_snapshots(_with_company_key(_company_rows(companies)))
+
+
+def identities_of_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per distinct company of keyed snapshots (``keyed_company_snapshots``).
+
+    Needs ``company_key``, ``match_domain``, ``match_name``, ``country`` (``updated_at``
+    optional). Returns ``company_key`` (see ``_with_company_key``), ``match_domain``
+    (registrable domain), ``match_name`` (normalized), ``country`` (upper case), each the latest
+    non-null value by ``updated_at``, and two flags: ``domain_ambiguous`` (another company has
+    the same ``match_domain``) and ``name_ambiguous`` (another company has the same
+    ``match_name`` and ``country``). Matching never uses an ambiguous value. Snapshots with
+    neither a valid business ID, nor a usable name, nor a domain identify nothing and are
+    dropped. Sorted by key.
+    """
+    if "updated_at" not in snapshots.collect_schema():
+        snapshots = snapshots.with_columns(pl.lit(None, dtype=UTC_DATETIME).alias("updated_at"))
     identities = (
-        keyed.filter(pl.col("company_key").is_not_null())
+        snapshots.filter(pl.col("company_key").is_not_null())
         .group_by("company_key")
         .agg(_latest("match_domain"), _latest("match_name"), _latest("country"))
     )
@@ -181,7 +192,7 @@ def keyed_company_snapshots(companies: pl.LazyFrame) -> pl.LazyFrame:
     business ID, no usable name, no domain) are kept with a null key; the caller quarantines them.
     """
     _require_columns(companies, COMPANY_COLUMNS, "companies")
-    return _with_company_key(_company_rows(companies)).drop("_bid", "_bid_by_name", "_updated_at")
+    return _with_company_key(_company_rows(companies)).drop("_bid", "_bid_by_name")
 
 
 # ---- leads -------------------------------------------------------------------------------------
@@ -443,25 +454,23 @@ def _no_company_data(leads: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def match_leads_to_companies(
-    leads: pl.LazyFrame, companies: pl.LazyFrame | None, cfg: MatchingConfig
+    leads: pl.LazyFrame, identities: pl.DataFrame | None, cfg: MatchingConfig
 ) -> pl.LazyFrame:
     """Match every lead to at most one company, in the order of the module docstring.
 
     Needs ``lead_id, email, website, business_id, company_name, country`` on ``leads`` and the
-    ``COMPANY_COLUMNS`` on ``companies``. Returns one row per lead, in input order, with
-    ``MATCH_COLUMNS``: ``company_key`` (null if unmatched), ``match_method`` (``MATCH_METHODS``),
-    ``match_confidence`` (null if unmatched), ``unmatched_reason`` (``UNMATCHED_REASONS``, null
-    if matched), ``lead_business_id`` (canonical key of the lead's own ID, or null),
-    ``lead_email_domain`` and ``lead_website_domain`` (registrable domains, free mail included)
-    and ``email_quality``. ``companies`` may be None (the source is optional): every lead is then
-    unmatched with ``"no company data"``. Collects ``company_identities`` (the rapidfuzz boundary).
+    collected ``company_identities`` (or ``identities_of_snapshots``). Returns one row per
+    lead, in input order, with ``MATCH_COLUMNS``: ``company_key`` (null if unmatched),
+    ``match_method`` (``MATCH_METHODS``), ``match_confidence`` (null if unmatched),
+    ``unmatched_reason`` (``UNMATCHED_REASONS``, null if matched), ``lead_business_id``
+    (canonical key of the lead's own ID, or null), ``lead_email_domain`` and
+    ``lead_website_domain`` (registrable domains, free mail included) and ``email_quality``.
+    ``identities`` may be None or empty (the source is optional): every lead is then unmatched
+    with ``"no company data"``.
     """
     _require_columns(leads, LEAD_COLUMNS, "leads")
     prepared = _prepare_leads(leads, cfg.extra_free_mail_domains)
-    if companies is None:
-        return _no_company_data(prepared)
-    identities = company_identities(companies).collect()
-    if identities.height == 0:
+    if identities is None or identities.height == 0:
         return _no_company_data(prepared)
     staged = _match_exact_name(
         _match_domain(_match_business_id(prepared, identities), identities), identities

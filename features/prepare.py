@@ -20,7 +20,11 @@ import polars as pl
 from features.build import PreparedInputs
 from features.config import Config
 from features.dedupe import duplicate_groups, merge_duplicates
-from features.enrich import keyed_company_snapshots, match_leads_to_companies
+from features.enrich import (
+    identities_of_snapshots,
+    keyed_company_snapshots,
+    match_leads_to_companies,
+)
 from features.identity import email_is_well_formed, normalize_business_ids, normalize_company_name
 from features.snapshots import as_of_start
 
@@ -54,6 +58,7 @@ class Prepared:
     inputs: PreparedInputs
     duplicates: pl.LazyFrame  # lead_id, survivor_id, duplicate_rule (merged rows only)
     matches: pl.LazyFrame  # enrichment result per surviving lead
+    company_identities: pl.DataFrame  # one row per company known at as_of (identities_of_snapshots)
     quarantine: pl.LazyFrame  # QUARANTINE_COLUMNS, rows set aside by this step
     buckets: pl.LazyFrame  # source, bucket, rows
 
@@ -241,7 +246,8 @@ def prepare(
     known, future, groups, survivors, keyed_companies = checkpoint(
         [known.select("lead_id", "email"), future, groups, survivors, keyed_companies]
     )
-    (matches,) = checkpoint([match_leads_to_companies(survivors, keyed_companies, cfg.matching)])
+    identities = identities_of_snapshots(keyed_companies).collect()
+    (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching)])
     companies, company_quarantine, company_buckets = _prepare_companies(
         keyed_companies, sources["companies"], files["companies"], as_of, columns["companies"]
     )
@@ -274,7 +280,7 @@ def prepare(
         leads=survivors, lead_companies=matches, activities=activities,
         opportunities=opportunities, companies=companies, events=events,
     )
-    return Prepared(inputs, _merged(groups), matches, quarantine, buckets)
+    return Prepared(inputs, _merged(groups), matches, identities, quarantine, buckets)
 
 
 def _set_aside_leads(future: pl.LazyFrame, quarantined: pl.LazyFrame | None) -> pl.LazyFrame:

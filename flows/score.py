@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from features.accounting import reconcile
 from features.build import PreparedInputs, build_features
 from features.config import Config
-from features.enrich import company_identities, match_report
+from features.enrich import match_report
 from features.prepare import Prepared, prepare
 from features.snapshots import scoring_snapshots
 from flows import PROJECT_ROOT
@@ -190,11 +190,11 @@ def quarantine_summary(quarantine: pl.DataFrame) -> dict[str, Any]:
 
 
 def enrichment_summary(
-    matches: pl.DataFrame, companies: pl.LazyFrame, scores: pl.DataFrame
+    matches: pl.DataFrame, identities: pl.DataFrame, scores: pl.DataFrame
 ) -> dict[str, Any]:
-    """Match rates and reasons, the company domains and names too ambiguous to match on (from
-    the company snapshots known at as_of: small, so recomputing them is cheap), freshness."""
-    report = match_report(matches, company_identities(companies).collect())
+    """Match rates and reasons, the company domains and names too ambiguous to match on,
+    freshness."""
+    report = match_report(matches, identities)
     report["firmographics"] = {
         "with_company_data": int(scores["firmographics_age_days"].is_not_null().sum()),
         "stale": int(scores["firmographics_stale"].fill_null(False).sum()),
@@ -291,7 +291,7 @@ def score_flow(
             "model": {"status": verdict.status, "version": verdict.version,
                       "note": verdict.note},
             "counts": accounting,
-            "enrichment": enrichment_summary(materialized.matches, materialized.inputs.companies,
+            "enrichment": enrichment_summary(materialized.matches, prepared.company_identities,
                                              scores),
             "quarantine": quarantine_summary(materialized.quarantine),
             "value_issues": materialized.value_issues.height,

@@ -171,21 +171,19 @@ def _comparison_window(
     keeping it: a new model then has to be clearly better, never the other way round.
     None when neither window holds MIN_COMPARISON_CONVERSIONS converted leads.
     """
-    trained = date.fromisoformat(card["trained_as_of"]) if "trained_as_of" in card else None
     last_snapshot = date.fromisoformat(card["data_window"]["last_snapshot"])
-    windows = [
-        (pl.col("as_of") >= trained, f"snapshots from {trained} on, whose outcomes the current "
-                                     "model never saw") if trained else None,
-        (pl.col("as_of") > last_snapshot,
-         f"snapshots after the current model's last training snapshot {last_snapshot} (it may "
-         "have seen some of their conversions, which favours it)"),
-    ]
-    for window in windows:
-        if window is None:
-            continue
-        rows = validation.filter(window[0])
+    windows = [(pl.col("as_of") > last_snapshot,
+                f"snapshots after the current model's last training snapshot {last_snapshot} "
+                "(it may have seen some of their conversions, which favours it)")]
+    if "trained_as_of" in card:
+        trained = date.fromisoformat(card["trained_as_of"])
+        windows.insert(0, (pl.col("as_of") >= trained,
+                           f"snapshots from {trained} on, whose outcomes the current model "
+                           "never saw"))
+    for window, described in windows:
+        rows = validation.filter(window)
         if _converted_leads(rows) >= MIN_COMPARISON_CONVERSIONS:
-            return rows, window[1]
+            return rows, described
     return None
 
 

@@ -53,7 +53,8 @@ BASE = companies(
 
 def match(lead_frame: pl.LazyFrame, company_frame: pl.LazyFrame | None = BASE,
           cfg: MatchingConfig = CFG) -> pl.DataFrame:
-    return match_leads_to_companies(lead_frame, company_frame, cfg).collect()
+    identities = None if company_frame is None else company_identities(company_frame).collect()
+    return match_leads_to_companies(lead_frame, identities, cfg).collect()
 
 
 def only(lead: dict[str, str | None], company_frame: pl.LazyFrame | None = BASE,
@@ -365,7 +366,8 @@ def _synthetic(n_companies: int, n_leads: int) -> tuple[pl.LazyFrame, pl.LazyFra
 
 def test_twenty_thousand_leads_against_five_thousand_companies() -> None:
     company_frame, lead_frame, sources = _synthetic(5_000, 20_000)
-    out = match_leads_to_companies(lead_frame, company_frame, CFG).collect()
+    out = match_leads_to_companies(lead_frame, company_identities(company_frame).collect(),
+                                   CFG).collect()
 
     assert out["lead_id"].to_list() == [f"L{i}" for i in range(20_000)]
     out = out.with_columns(
