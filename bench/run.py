@@ -42,7 +42,7 @@ def _peak_gib() -> float:
 
 
 def ensure_sample(leads: int, seed: int, folder: Path) -> dict[str, Any]:
-    from flows.sample_data import write_sample
+    from samplegen.generator import write_sample
 
     marker = folder / "sample.json"
     if marker.is_file():
@@ -59,7 +59,7 @@ def reasons_cost(inputs: Path, out: Path) -> dict[str, float]:
     """Time probabilities alone, then contributions + phrases, on the scoring features."""
     from flows.models import model_verdict
     from flows.score import materialize, prepare_inputs, read_inputs, score_features
-    from scoring.explain import top_factors
+    from scoring.conversion.explain import top_factors
 
     cfg, _ = load_config(CONFIG)
     verdict = model_verdict(out / "models", cfg)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from features.config import Config  # noqa: E402
 from flows.profiles import load_profile  # noqa: E402
-from scoring.evaluate import TARGET, prepare_table  # noqa: E402
+from scoring.conversion.evaluate import TARGET, prepare_table  # noqa: E402
 
 LEADS = ROOT.parent / "shared" / "datasets" / "x_education" / "Leads.csv"
 

@@ -30,9 +30,9 @@ import polars as pl
 
 from features.config import Config, IngestConfig, parse_config
 from features.errors import ConfigError, InputError
-from features.profile import IDENTITY, Profile, SourceProfile, apply_profile
+from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_profile
+from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
-from features.validate import Validated, validate_source
 from flows.readers import RawTable, find_source_file, read_raw
 
 OUTPUT_KINDS = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")

@@ -181,7 +181,7 @@ _USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError")
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from flows.sample_data import MIN_LEADS, write_sample
+    from samplegen.generator import MIN_LEADS, write_sample
 
     if args.leads < MIN_LEADS:
         raise UsageError(f"--leads must be at least {MIN_LEADS}")
@@ -258,9 +258,9 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     arguments = _flow_arguments(args)
     _preflight(arguments)
-    from flows.report import format_console
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
+    from scoring.report import format_console
 
     with prefect_runtime():
         _quiet_user_errors()
@@ -277,10 +277,10 @@ def _sample_export_date() -> date:
 def _run_demo(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from flows.report import format_console
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
     from flows.train import train_flow
+    from scoring.report import format_console
 
     as_of = _sample_export_date()
     _check_output_folder(args.out, "--out")

@@ -21,19 +21,19 @@ import polars as pl
 
 from features.config import Config
 from features.errors import ConfigError, InputError
-from features.parse import parse_datetime_utc
-from features.profile import Profile
-from features.training import labelled_snapshot_dates, training_set
-from features.validate import RAW_ERROR, SOURCE_ROW
+from features.ingest.parse import parse_datetime_utc
+from features.ingest.profile import Profile
+from features.ingest.validate import RAW_ERROR, SOURCE_ROW
+from features.point_in_time.training import labelled_snapshot_dates, training_set
 from flows.catalog import READ_ERRORS, load_config, sha256_of
 from flows.readers import read_raw
 from flows.score import materialize, prepare_inputs, read_inputs
-from scoring.encoding import canonical_feature_spec
-from scoring.evaluate import TARGET as TABLE_TARGET
-from scoring.evaluate import PreparedTable, cross_validate, holdout, prepare_table
-from scoring.metrics import ranking_metrics
+from scoring.conversion.encoding import canonical_feature_spec
+from scoring.conversion.evaluate import TARGET as TABLE_TARGET
+from scoring.conversion.evaluate import PreparedTable, cross_validate, holdout, prepare_table
+from scoring.conversion.metrics import ranking_metrics
+from scoring.conversion.train import TARGET, evaluate_candidates
 from scoring.score import with_icp
-from scoring.train import TARGET, evaluate_candidates
 
 
 def _single_table(path: Path, profile: Profile, work: Path) -> pl.DataFrame:

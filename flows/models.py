@@ -7,7 +7,7 @@ from pathlib import Path
 
 from features.config import Config
 from flows.registry import check_compatible, current_version, load_model, read_card, training_status
-from scoring.encoding import canonical_feature_spec
+from scoring.conversion.encoding import canonical_feature_spec
 from scoring.score import ModelVerdict
 
 NO_MODEL = ("no trained model yet (run `leadscore train`); "

@@ -19,9 +19,9 @@ import polars as pl
 from rapidfuzz import fuzz
 
 from features.errors import ConfigError
-from features.profile import IDENTITY, Profile, parse_profile, value_key
+from features.ingest.profile import IDENTITY, Profile, parse_profile, value_key
+from features.ingest.validate import RAW_ERROR, REFERENCE_COLUMNS, SOURCE_ROW
 from features.schema import SOURCES, STAGES
-from features.validate import RAW_ERROR, REFERENCE_COLUMNS, SOURCE_ROW
 from flows import PROJECT_ROOT
 from flows.catalog import read_toml
 from flows.readers import RawTable, read_raw

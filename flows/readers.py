@@ -1,13 +1,14 @@
 """Read one CSV or Parquet export as raw columns, whatever its dialect. All input I/O lives here.
 
-A CSV is read as text only (typing is :mod:`features.validate`'s job) through ``pl.scan_csv``, so
-the frame stays lazy. polars reads UTF-8 only: any other encoding, a UTF-8 file with a stray
-non-UTF-8 byte, or old Mac ``\\r`` line ends are first copied to a UTF-8 file in ``work_dir``,
-streamed in chunks. The dialect (encoding, delimiter, ...) is sniffed from the first 64 KiB; then
-one streaming pass over the whole file either checks that it is valid UTF-8 or transcodes it, so
-a bad byte far into the file is caught too (read as cp1252 and counted in the dialect).
+A CSV is read as text only (typing is :mod:`features.ingest.validate`'s job) through
+``pl.scan_csv``, so the frame stays lazy. polars reads UTF-8 only: any other encoding, a UTF-8 file
+with a stray non-UTF-8 byte, or old Mac ``\\r`` line ends are first copied to a UTF-8 file in
+``work_dir``, streamed in chunks. The dialect (encoding, delimiter, ...) is sniffed from the first
+64 KiB; then one streaming pass over the whole file either checks that it is valid UTF-8 or
+transcodes it, so a bad byte far into the file is caught too (read as cp1252 and counted in the
+dialect).
 
-Every frame carries two extra columns (names in :mod:`features.validate`):
+Every frame carries two extra columns (names in :mod:`features.ingest.validate`):
 
 - ``source_row`` (Int64): the line of the file on which the record starts, the header being
   line 1. A record whose quoted field spans lines counts all of them, so the next record's
@@ -36,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from features.errors import InputError
-from features.validate import RAW_ERROR, SOURCE_ROW
+from features.ingest.validate import RAW_ERROR, SOURCE_ROW
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIX = ".parquet"

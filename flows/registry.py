@@ -23,8 +23,8 @@ import numpy as np
 import skops.io as sio
 
 from features.errors import ModelError
-from scoring.encoding import FeatureEncoding
-from scoring.model import TrainedModel
+from scoring.conversion.encoding import FeatureEncoding
+from scoring.conversion.estimators import TrainedModel
 
 # Types skops does not trust by default that a leadscore model legitimately contains.
 _ALLOWED_TYPES = frozenset({

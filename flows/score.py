@@ -16,12 +16,12 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from features.accounting import reconcile
-from features.build import PreparedInputs, build_features
 from features.config import Config
-from features.enrich import match_report
-from features.prepare import Prepared, prepare
-from features.snapshots import scoring_snapshots
+from features.point_in_time.assemble import PreparedInputs, build_features
+from features.point_in_time.snapshots import scoring_snapshots
+from features.resolve.accounting import reconcile
+from features.resolve.enrich import match_report
+from features.resolve.prepare import Prepared, prepare
 from flows import PROJECT_ROOT
 from flows.catalog import (
     MANIFEST,
@@ -40,7 +40,7 @@ from flows.catalog import (
 from flows.models import model_verdict
 from flows.profiles import load_profile
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
-from flows.report import funnel_summary, render_report
+from scoring.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
 SAMPLE_INPUTS = PROJECT_ROOT / "data" / "sample"

@@ -16,9 +16,9 @@ from prefect.cache_policies import NO_CACHE
 import features
 import flows
 import scoring
-from features.build import PreparedInputs
 from features.config import Config
-from features.training import labelled_snapshot_dates, training_set
+from features.point_in_time.assemble import PreparedInputs
+from features.point_in_time.training import labelled_snapshot_dates, training_set
 from flows.catalog import load_config
 from flows.models import library_versions
 from flows.profiles import load_profile
@@ -32,9 +32,14 @@ from flows.registry import (
     write_training_status,
 )
 from flows.score import DEFAULT_CONFIG, SAMPLE_INPUTS, materialize, prepare_inputs, read_inputs
-from scoring.encoding import canonical_feature_spec
+from scoring.conversion.encoding import canonical_feature_spec
+from scoring.conversion.train import (
+    TARGET,
+    TrainingOutcome,
+    train_conversion_model,
+    validation_log_loss,
+)
 from scoring.score import with_icp
-from scoring.train import TARGET, TrainingOutcome, train_conversion_model, validation_log_loss
 
 
 @task(cache_policy=NO_CACHE)

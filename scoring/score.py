@@ -8,13 +8,13 @@ from datetime import date
 import polars as pl
 
 from features.config import Config
-from features.profile import free_names
+from features.ingest.profile import free_names
 from features.schema import LEADS, SCORED_COLUMNS
-from scoring.encoding import add_derived_columns
-from scoring.explain import top_factors
-from scoring.icp import icp_fit
-from scoring.model import TrainedModel
-from scoring.stage import compare_with_previous, reasons, recommend_stage
+from scoring.conversion.encoding import add_derived_columns
+from scoring.conversion.estimators import TrainedModel
+from scoring.conversion.explain import top_factors
+from scoring.rules.icp import icp_fit
+from scoring.rules.stage import compare_with_previous, reasons, recommend_stage
 
 NO_MODEL_NOTE = "no trained model yet; stage recommended from rules alone"
 

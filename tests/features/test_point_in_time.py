@@ -16,12 +16,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.build import PreparedInputs, build_features
 from features.config import Config, ModelConfig
-from features.pipeline import conversion_labels
+from features.point_in_time.assemble import PreparedInputs, build_features
+from features.point_in_time.pipeline import conversion_labels
+from features.point_in_time.snapshots import many_snapshots, scoring_snapshots
+from features.point_in_time.training import training_leads, training_set
 from features.schema import LEADS, UTC_DATETIME
-from features.snapshots import many_snapshots, scoring_snapshots
-from features.training import training_leads, training_set
 
 D = date(2024, 6, 1)
 D_START = datetime(2024, 6, 1, tzinfo=UTC)

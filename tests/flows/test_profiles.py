@@ -12,7 +12,7 @@ import pytest
 
 from features.config import Config
 from features.errors import ConfigError, InputError
-from features.profile import IDENTITY, Profile, parse_profile
+from features.ingest.profile import IDENTITY, Profile, parse_profile
 from features.schema import COMPANIES, LEADS, SCORED_COLUMNS
 from flows.catalog import SourceInput, read_source
 from flows.cli import main

@@ -10,9 +10,9 @@ import polars as pl
 
 from flows.registry import current_version, save_model, set_current
 from flows.train import _promotion, model_version
-from scoring.encoding import FeatureSpec, fit_encoding
-from scoring.model import TrainedModel, fit_model
-from scoring.train import TARGET, TrainingOutcome
+from scoring.conversion.encoding import FeatureSpec, fit_encoding
+from scoring.conversion.estimators import TrainedModel, fit_model
+from scoring.conversion.train import TARGET, TrainingOutcome
 
 LAST_SNAPSHOT = date(2026, 3, 1)
 

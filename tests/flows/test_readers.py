@@ -12,8 +12,8 @@ from polars.testing import assert_frame_equal
 
 from features.config import IngestConfig
 from features.errors import InputError
+from features.ingest.validate import validate_source
 from features.schema import LEADS
-from features.validate import validate_source
 from flows.readers import SAMPLE_BYTES, RawTable, find_source_file, read_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from features.config import Config
-from features.parse import null_if_missing
-from features.prepare import prepare
+from features.ingest.parse import null_if_missing
+from features.resolve.prepare import prepare
 from features.schema import ACTIVITIES, COMPANY_EVENTS, LEADS, SOURCES
 from flows.catalog import SourceInput, _empty_source, read_source
 from flows.profiles import load_profile

@@ -16,8 +16,8 @@ from flows.registry import (
     save_model,
     set_current,
 )
-from scoring.encoding import FeatureSpec, fit_encoding
-from scoring.model import TrainedModel, fit_model
+from scoring.conversion.encoding import FeatureSpec, fit_encoding
+from scoring.conversion.estimators import TrainedModel, fit_model
 
 LIBRARIES = {"scikit-learn": "1.9.1", "numpy": "2.4.6", "skops": "0.16.0"}
 

@@ -10,9 +10,9 @@ from threadpoolctl import threadpool_limits
 
 from features.config import Config, parse_config
 from features.errors import ConfigError
-from scoring.encoding import FeatureSpec, fit_encoding
-from scoring.explain import top_factors
-from scoring.model import PROBABILITY_FLOOR, TrainedModel, fit_model
+from scoring.conversion.encoding import FeatureSpec, fit_encoding
+from scoring.conversion.estimators import PROBABILITY_FLOOR, TrainedModel, fit_model
+from scoring.conversion.explain import top_factors
 from scoring.score import NO_MODEL_NOTE, ModelVerdict, finish, with_icp, with_probabilities
 
 ADDED = ("conversion_probability", "probability_status", "probability_note", "model_version",

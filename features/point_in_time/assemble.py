@@ -1,0 +1,68 @@
+"""Assemble every feature for a set of snapshots: one row per (lead_id, as_of)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from features.config import Config
+from features.point_in_time.company import company_event_features, firmographic_features
+from features.point_in_time.engagement import engagement_features
+from features.point_in_time.lead import lead_features
+from features.point_in_time.pipeline import pipeline_features
+from features.point_in_time.snapshots import SNAPSHOT_KEY
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    """Inputs after ingest, duplicate merging, attribution and enrichment (no as_of yet).
+
+    leads: surviving leads (canonical lead columns, merged_ids).
+    lead_companies: lead_id, company_key, match_method, match_confidence, email_quality, ...
+    activities: lead_id (survivor), activity_type, occurred_at.
+    opportunities: opportunity_id, lead_id (survivor or null), company_key, created_at,
+        closed_at, won, amount, stage.
+    companies: company snapshots with company_key and match_domain.
+    events: company_key, event_type, occurred_at.
+    """
+
+    leads: pl.LazyFrame
+    lead_companies: pl.LazyFrame
+    activities: pl.LazyFrame
+    opportunities: pl.LazyFrame
+    companies: pl.LazyFrame
+    events: pl.LazyFrame
+
+
+def build_features(
+    snapshots: pl.LazyFrame, inputs: PreparedInputs, cfg: Config
+) -> pl.LazyFrame:
+    """All features known at each snapshot's as_of. Needs snapshots (lead_id, as_of).
+
+    Adds the columns of lead_features, engagement_features, firmographic_features,
+    company_event_features and pipeline_features (see each for names and meaning), and
+    `domains` (list: the company's, website's and email's registrable domains).
+    """
+    firmographics = firmographic_features(
+        snapshots, inputs.lead_companies, inputs.companies, cfg.features
+    )
+    with_company = firmographics.select(*SNAPSHOT_KEY, "company_key")
+    parts = [
+        lead_features(snapshots, inputs.leads, inputs.lead_companies),
+        engagement_features(snapshots, inputs.activities, cfg.features, cfg.stages),
+        company_event_features(with_company, inputs.events, cfg.features),
+        pipeline_features(with_company, inputs.opportunities),
+    ]
+    features = firmographics
+    for part in parts:
+        features = features.join(part, on=list(SNAPSHOT_KEY), how="left")
+    return features.with_columns(_all_domains().alias("domains")).sort(SNAPSHOT_KEY)
+
+
+def _all_domains() -> pl.Expr:
+    """Every domain the lead is known by: its company's, its website's and its email's (free
+    mail included), for rules such as a competitor list (`contains_any`)."""
+    return pl.concat_list(
+        "company_domain", "lead_website_domain", "lead_email_domain"
+    ).list.drop_nulls().list.unique(maintain_order=True)

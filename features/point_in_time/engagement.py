@@ -1,0 +1,132 @@
+"""Engagement and buying signals from activities, point-in-time, in one pass over the activities.
+
+Every count, recency and signal below comes out of a single `group_by(lead_id, as_of).agg(...)`
+over activities joined to the snapshots, so tens of millions of activity rows are read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from features.config import FeaturesConfig, StagesConfig
+from features.point_in_time.snapshots import (
+    SNAPSHOT_KEY,
+    as_of_start,
+    days_before_as_of,
+    known_before_as_of,
+)
+
+# Activity types counted one by one over the longest engagement window (model features).
+COUNTED_TYPES = (
+    "email_open",
+    "email_click",
+    "page_view",
+    "pricing_page_view",
+    "content_download",
+    "form_submit",
+    "webinar_attended",
+    "meeting",
+    "call",
+    "reply",
+)
+
+
+def _age_days() -> pl.Expr:
+    """Fractional days between the activity and the start of as_of (always > 0 here)."""
+    return (as_of_start() - pl.col("occurred_at")).dt.total_seconds() / 86_400
+
+
+def engagement_columns(features: FeaturesConfig, stages: StagesConfig) -> list[str]:
+    """The names :func:`engagement_features` adds, in order (they depend on the config)."""
+    longest = max(features.engagement_windows_days)
+    return [
+        "activity_count_total",
+        "days_since_last_activity",
+        *[f"activity_count_{w}d" for w in features.engagement_windows_days],
+        "engagement_decayed",
+        *[f"{t}_{longest}d" for t in COUNTED_TYPES],
+        "intent_signals_recent",
+        "days_since_intent_signal",
+        "last_intent_signal",
+        "unsubscribed",
+        "bounced_activity",
+    ]
+
+
+def _count_columns(windows: Sequence[int]) -> list[str]:
+    longest = max(windows)
+    return [
+        "activity_count_total",
+        *[f"activity_count_{w}d" for w in windows],
+        *[f"{t}_{longest}d" for t in COUNTED_TYPES],
+        "intent_signals_recent",
+    ]
+
+
+def _aggregations(
+    windows: Sequence[int], half_life: float, intent: Sequence[str], signal_window: int
+) -> list[pl.Expr]:
+    # Windows and recencies count calendar days (1 = the day before as_of), so "in the last 7
+    # days" means the 7 days before as_of; the decay uses the exact age.
+    days = days_before_as_of(pl.col("occurred_at"))
+    kind = pl.col("activity_type")
+    is_intent = kind.is_in(list(intent))
+    longest = max(windows)
+    return [
+        pl.len().cast(pl.Int32).alias("activity_count_total"),
+        days.min().alias("days_since_last_activity"),
+        *[(days <= w).sum().cast(pl.Int32).alias(f"activity_count_{w}d") for w in windows],
+        # Rounded: a float sum's last bits depend on the order rows arrive in, and re-runs
+        # must agree to the bit.
+        (0.5 ** (_age_days() / half_life)).sum().round(9).alias("engagement_decayed"),
+        *[
+            ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(f"{t}_{longest}d")
+            for t in COUNTED_TYPES
+        ],
+        (is_intent & (days <= signal_window)).sum().cast(pl.Int32)
+        .alias("intent_signals_recent"),
+        days.filter(is_intent).min().alias("days_since_intent_signal"),
+        # Ties at the same instant fall to the type's name, so re-runs agree.
+        kind.filter(is_intent)
+        .sort_by([pl.col("occurred_at").filter(is_intent), kind.filter(is_intent)])
+        .last().alias("last_intent_signal"),
+        (kind == "unsubscribe").any().alias("unsubscribed"),
+        (kind == "bounce").any().alias("bounced_activity"),
+    ]
+
+
+def engagement_features(
+    snapshots: pl.LazyFrame,
+    activities: pl.LazyFrame,
+    features: FeaturesConfig,
+    stages: StagesConfig,
+) -> pl.LazyFrame:
+    """Counts in windows, recency, decayed engagement and intent signals per snapshot.
+
+    Needs: snapshots (lead_id, as_of); activities (lead_id, activity_type, occurred_at), already
+    attributed to surviving leads. Only activities strictly before the as_of date are read.
+    Returns: lead_id, as_of and :func:`engagement_columns` (counts 0 and flags false when a lead
+    has no activity; recencies null, meaning "never").
+    """
+    aggregations = _aggregations(
+        features.engagement_windows_days,
+        features.decay_half_life_days,
+        stages.intent_signals,
+        stages.signal_window_days,
+    )
+    per_snapshot = (
+        snapshots.join(
+            activities.select("lead_id", "activity_type", "occurred_at"), on="lead_id", how="inner"
+        )
+        .filter(known_before_as_of(pl.col("occurred_at")))
+        .group_by(SNAPSHOT_KEY)
+        .agg(aggregations)
+    )
+    return snapshots.join(per_snapshot, on=list(SNAPSHOT_KEY), how="left").with_columns(
+        *[pl.col(c).fill_null(0) for c in _count_columns(features.engagement_windows_days)],
+        pl.col("engagement_decayed").fill_null(0.0),
+        pl.col("unsubscribed").fill_null(False),
+        pl.col("bounced_activity").fill_null(False),
+    )

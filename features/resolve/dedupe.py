@@ -1,0 +1,109 @@
+"""Merge duplicate people into one surviving lead, recording every merged id with its survivor.
+
+Two rows are the same person when they share a well-formed normalized email (trimmed,
+lower-cased), or, when neither has one, the same first name + last name + normalized company
+name + phone digits.
+
+Survivor rule (documented in the README): the earliest created lead survives (ties: the smallest
+lead_id), because it holds the CRM history. Its empty fields are filled from the other rows of the
+group, newest first, and consent flags are OR-ed: if any copy opted out or bounced, the person did.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.resolve.identity import email_is_well_formed, normalize_company_name
+
+# Columns whose value is taken from the survivor, or from the newest duplicate that has one.
+_FILLABLE = (
+    "email", "first_name", "last_name", "title", "phone", "company_name", "website", "business_id",
+    "country", "lead_source", "owner", "crm_stage", "budget", "timeline", "need",
+)
+# Consent: a "yes" on any copy of the person wins.
+_ANY_TRUE = ("opted_out", "bounced")
+
+
+def _email_key() -> pl.Expr:
+    """The normalized email, only when well formed: "unknown" or "-" identify nobody."""
+    email = pl.col("email").str.strip_chars().str.to_lowercase()
+    return pl.when(email_is_well_formed(email)).then(email)
+
+
+def _phone_digits() -> pl.Expr:
+    """The phone's digits without leading zeros; null unless at least 5 remain ("tbd", "000"
+    and an empty phone identify nobody)."""
+    digits = pl.col("phone").str.replace_all(r"\D", "").str.strip_chars_start("0")
+    return pl.when(digits.str.len_chars() >= 5).then(digits)
+
+
+def _name_company_phone_key() -> pl.Expr:
+    parts = [
+        pl.col("first_name").str.strip_chars().str.to_lowercase(),
+        pl.col("last_name").str.strip_chars().str.to_lowercase(),
+        normalize_company_name(pl.col("company_name")),
+        _phone_digits(),
+    ]
+    # concat_str is null when any part is null: a partial identity never merges two people.
+    return pl.concat_str(parts, separator="|")
+
+
+def duplicate_groups(leads: pl.LazyFrame) -> pl.LazyFrame:
+    """Map every lead to its survivor.
+
+    Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
+    Returns: lead_id, survivor_id, duplicate_rule (null for survivors and singletons).
+    """
+    keyed = leads.select(
+        "lead_id",
+        "created_at",
+        pl.when(_email_key().is_not_null() & (_email_key() != ""))
+        .then(pl.lit("email:") + _email_key())
+        .otherwise(pl.lit("ncp:") + _name_company_phone_key())
+        .alias("_person_key"),
+    )
+    order = [pl.col("created_at"), pl.col("lead_id")]
+    survivor = pl.col("lead_id").sort_by(order).first().over("_person_key")
+    return keyed.with_columns(
+        survivor_id=pl.when(pl.col("_person_key").is_null())
+        .then(pl.col("lead_id"))
+        .otherwise(survivor)
+    ).select(
+        "lead_id",
+        "survivor_id",
+        pl.when(pl.col("lead_id") == pl.col("survivor_id"))
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("_person_key").str.starts_with("email:"))
+        .then(pl.lit("same email"))
+        .otherwise(pl.lit("same name, company and phone"))
+        .alias("duplicate_rule"),
+    )
+
+
+def merge_duplicates(leads: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per survivor, with gaps filled from its duplicates.
+
+    Needs: the canonical lead columns, and `groups` from :func:`duplicate_groups`.
+    Adds: merged_ids (list of the lead_ids merged into this one, sorted; empty when none).
+    Other columns (pass-through extras) are the survivor's own.
+    """
+    with_groups = leads.join(groups.select("lead_id", "survivor_id"), on="lead_id", how="left")
+    newest_first = [pl.col("lead_id") == pl.col("survivor_id"), pl.col("created_at"),
+                    pl.col("lead_id")]
+    filled = [
+        pl.col(c).sort_by(newest_first, descending=[True, True, True]).drop_nulls().first()
+        .alias(c)
+        for c in _FILLABLE
+    ]
+    consent = [pl.col(c).fill_null(False).any().alias(c) for c in _ANY_TRUE]
+    merged_ids = (
+        pl.col("lead_id").filter(pl.col("lead_id") != pl.col("survivor_id")).sort()
+        .alias("merged_ids")
+    )
+    merged = with_groups.group_by("survivor_id").agg([*filled, *consent, merged_ids])
+    survivors = with_groups.filter(pl.col("lead_id") == pl.col("survivor_id")).drop(
+        [*_FILLABLE, *_ANY_TRUE, "survivor_id"]
+    )
+    return survivors.join(merged, left_on="lead_id", right_on="survivor_id", how="left").select(
+        [*leads.collect_schema().names(), "merged_ids"]
+    )

@@ -1,0 +1,521 @@
+"""Match each lead to at most one company from the firmographic data.
+
+Precedence, strongest evidence first (the first that finds exactly one company wins):
+
+1. ``business_id``: the lead's validated business ID is a company's key (confidence 1.0).
+2. ``domain``: the registrable domain of the lead's website, else of its email address when that
+   is not free mail, is exactly one company's domain (0.95). Social-network and hosting domains in
+   ``NON_IDENTIFYING_DOMAINS`` never identify a company.
+3. ``exact_name``: the normalized company name (legal forms stripped) and country equal exactly one
+   company's (0.9). When either side has no country, the name must belong to a single company in
+   the whole data set.
+4. ``fuzzy_name``: rapidfuzz ``token_sort_ratio`` (word order does not matter, "nordea bank" ==
+   "bank nordea") of the normalized names at or above ``MatchingConfig.fuzzy_threshold`` against
+   companies of the same country (a null country on either side is compatible with any). The
+   confidence is ``score / 100 * FUZZY_CONFIDENCE_SCALE`` (0.85 for a perfect score, about 0.78
+   at the default threshold of 92), so any fuzzy match ranks below an exact one.
+
+Ambiguity is never resolved by guessing: a domain or a (name, country) shared by two companies is
+not used (``company_identities`` flags it and ``match_report`` counts it), and a fuzzy best score
+reached by two companies leaves the lead unmatched as ``"ambiguous fuzzy match"``.
+
+The company data is small next to the leads, so its identities are collected once, by the caller
+(the rapidfuzz boundary), and serve both the matching and the run's report; the lead side stays
+one lazy plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from features.config import MatchingConfig
+from features.errors import InputError
+from features.resolve.identity import (
+    email_domain,
+    email_quality,
+    is_free_mail,
+    normalize_business_ids,
+    normalize_company_name,
+    registrable_domains,
+    website_domain,
+)
+from features.schema import UTC_DATETIME
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "lead_id", "email", "website", "business_id", "company_name", "country",
+)
+COMPANY_COLUMNS: tuple[str, ...] = ("business_id", "company_name", "domain", "country")
+
+MATCH_METHODS: tuple[str, ...] = ("business_id", "domain", "exact_name", "fuzzy_name", "none")
+MATCH_CONFIDENCE: dict[str, float] = {"business_id": 1.0, "domain": 0.95, "exact_name": 0.9}
+FUZZY_CONFIDENCE_SCALE = 0.85
+
+# Why a lead is unmatched, in the order they are tested: ambiguity first (there was a candidate
+# but more than one), then what the user can fix, then plain absence.
+UNMATCHED_REASONS: tuple[str, ...] = (
+    "no company data",
+    "ambiguous domain",
+    "ambiguous name",
+    "ambiguous fuzzy match",
+    "business_id invalid",
+    "nothing to match on",
+    "no match",
+)
+
+# Pages on these domains belong to the platform, not to the lead's company (a CRM "website" is
+# often a LinkedIn or Facebook page).
+NON_IDENTIFYING_DOMAINS: tuple[str, ...] = (
+    "facebook.com", "linkedin.com", "instagram.com", "twitter.com", "x.com", "youtube.com",
+    "google.com", "wix.com", "wordpress.com", "blogspot.com",
+)
+
+MATCH_COLUMNS: tuple[str, ...] = (
+    "lead_id", "company_key", "match_method", "match_confidence", "unmatched_reason",
+    "lead_business_id", "lead_email_domain", "lead_website_domain", "email_quality",
+)
+
+# Upper bound on the cells of one rapidfuzz score matrix (float32: 4 bytes each).
+_MAX_SCORE_CELLS = 4_000_000
+
+_FUZZY_SCHEMA = {
+    "_name": pl.String(),
+    "_country": pl.String(),
+    "_key_fuzzy": pl.String(),
+    "_fuzzy_score": pl.Float64(),
+    "_fuzzy_ambiguous": pl.Boolean(),
+}
+
+
+def _require_columns(frame: pl.LazyFrame, columns: tuple[str, ...], source: str) -> None:
+    missing = [c for c in columns if c not in frame.collect_schema()]
+    if missing:
+        raise InputError(f"{source}: missing column(s) {', '.join(missing)} (needed for matching)")
+
+
+def _upper_country(col: str) -> pl.Expr:
+    country = pl.col(col).str.strip_chars().str.to_uppercase()
+    return pl.when(country.str.len_chars() > 0).then(country)
+
+
+# ---- companies ---------------------------------------------------------------------------------
+
+
+def _company_rows(companies: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per input snapshot, adding ``_bid``, ``match_name`` and ``match_domain``
+    (``country`` upper-cased)."""
+    companies = companies.with_columns(pl.col(COMPANY_COLUMNS).cast(pl.String))
+    rows = normalize_business_ids(companies, "business_id", "country", "_bid").with_columns(
+        normalize_company_name(pl.col("company_name")).alias("match_name"),
+        _upper_country("country").alias("country"),
+        website_domain(pl.col("domain")).alias("_host"),
+    )
+    # Every input column is kept, so the same rows serve identities and point-in-time snapshots.
+    return registrable_domains(rows, "_host", "match_domain").drop("_host")
+
+
+def _with_company_key(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Adds ``company_key``: the business-ID key; else that of the single business-ID company with
+    the same name and country (a snapshot that lacks the ID is still that company); else
+    ``"name:<name>|<country>"``; else ``"domain:<domain>"``; else null."""
+    by_name = (
+        rows.filter(pl.col("_bid").is_not_null() & pl.col("match_name").is_not_null())
+        .group_by("match_name", "country")
+        .agg(pl.col("_bid").unique())
+        .filter(pl.col("_bid").list.len() == 1)
+        .select("match_name", "country", pl.col("_bid").list.first().alias("_bid_by_name"))
+    )
+    name_key = pl.concat_str(
+        pl.lit("name:"), pl.col("match_name"), pl.lit("|"), pl.col("country").fill_null("")
+    )
+    return rows.join(
+        by_name, on=["match_name", "country"], how="left", nulls_equal=True, validate="m:1"
+    ).with_columns(
+        pl.coalesce(
+            "_bid", "_bid_by_name", name_key, pl.lit("domain:") + pl.col("match_domain")
+        ).alias("company_key")
+    )
+
+
+def _latest(col: str) -> pl.Expr:
+    return pl.col(col).sort_by("updated_at", maintain_order=True).drop_nulls().last()
+
+
+def company_identities(companies: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per distinct company, whatever the number of snapshots.
+
+    Needs ``business_id, company_name, domain, country`` (``updated_at`` optional). Returns
+    what ``identities_of_snapshots`` returns, for raw company rows.
+    """
+    _require_columns(companies, COMPANY_COLUMNS, "companies")
+    return identities_of_snapshots(_with_company_key(_company_rows(companies)))
+
+
+def identities_of_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per distinct company of keyed snapshots (``keyed_company_snapshots``).
+
+    Needs ``company_key``, ``match_domain``, ``match_name``, ``country`` (``updated_at``
+    optional). Returns ``company_key`` (see ``_with_company_key``), ``match_domain``
+    (registrable domain), ``match_name`` (normalized), ``country`` (upper case), each the latest
+    non-null value by ``updated_at``, and two flags: ``domain_ambiguous`` (another company has
+    the same ``match_domain``) and ``name_ambiguous`` (another company has the same
+    ``match_name`` and ``country``). Matching never uses an ambiguous value. Snapshots with
+    neither a valid business ID, nor a usable name, nor a domain identify nothing and are
+    dropped. Sorted by key.
+    """
+    if "updated_at" not in snapshots.collect_schema():
+        snapshots = snapshots.with_columns(pl.lit(None, dtype=UTC_DATETIME).alias("updated_at"))
+    identities = (
+        snapshots.filter(pl.col("company_key").is_not_null())
+        .group_by("company_key")
+        .agg(_latest("match_domain"), _latest("match_name"), _latest("country"))
+    )
+    return identities.with_columns(
+        (
+            pl.col("match_domain").is_not_null()
+            & (pl.col("company_key").n_unique().over("match_domain") > 1)
+        ).alias("domain_ambiguous"),
+        (
+            pl.col("match_name").is_not_null()
+            & (pl.col("company_key").n_unique().over("match_name", "country") > 1)
+        ).alias("name_ambiguous"),
+    ).sort("company_key")
+
+
+def keyed_company_snapshots(companies: pl.LazyFrame) -> pl.LazyFrame:
+    """Every company snapshot row with its ``company_key``, ``match_domain`` and ``match_name``.
+
+    Needs the ``COMPANY_COLUMNS``. Rows that identify no company (``company_key`` null: no valid
+    business ID, no usable name, no domain) are kept with a null key; the caller quarantines them.
+    """
+    _require_columns(companies, COMPANY_COLUMNS, "companies")
+    return _with_company_key(_company_rows(companies)).drop("_bid", "_bid_by_name")
+
+
+# ---- leads -------------------------------------------------------------------------------------
+
+
+def _prepare_leads(leads: pl.LazyFrame, free_mail_extra: tuple[str, ...]) -> pl.LazyFrame:
+    """Adds ``lead_business_id`` (+ ``_status``/``_reason``), ``lead_website_domain``,
+    ``lead_email_domain``, ``email_quality``, ``_name``, ``_country`` and the two domains usable
+    for matching, ``_web_domain`` and ``_mail_domain``."""
+    leads = leads.with_columns(pl.col(LEAD_COLUMNS[1:]).cast(pl.String))
+    prepared = normalize_business_ids(leads, "business_id", "country", "lead_business_id")
+    prepared = prepared.with_columns(
+        website_domain(pl.col("website")).alias("_web_host"),
+        email_domain(pl.col("email")).alias("_mail_host"),
+        email_quality(pl.col("email"), free_mail_extra).alias("email_quality"),
+        normalize_company_name(pl.col("company_name")).alias("_name"),
+        _upper_country("country").alias("_country"),
+    )
+    prepared = registrable_domains(prepared, "_web_host", "lead_website_domain")
+    prepared = registrable_domains(prepared, "_mail_host", "lead_email_domain")
+
+    def identifying(col: str) -> pl.Expr:
+        return (
+            pl.when(
+                ~is_free_mail(pl.col(col), free_mail_extra)
+                & ~pl.col(col).is_in(NON_IDENTIFYING_DOMAINS)
+            )
+            .then(pl.col(col))
+        )
+
+    return prepared.with_columns(
+        identifying("lead_website_domain").alias("_web_domain"),
+        identifying("lead_email_domain").alias("_mail_domain"),
+    )
+
+
+def _match_business_id(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyFrame:
+    """Adds ``_key_bid``: the lead's business-ID key when a company has it."""
+    keys = identities.get_column("company_key")
+    return leads.with_columns(
+        pl.when(pl.col("lead_business_id").is_in(keys.implode()))
+        .then(pl.col("lead_business_id"))
+        .alias("_key_bid")
+    )
+
+
+def _match_domain(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyFrame:
+    """Adds ``_key_web`` and ``_key_mail`` (the company with that unambiguous domain) and
+    ``_amb_domain`` (either domain belongs to several companies)."""
+    usable = identities.filter(
+        pl.col("match_domain").is_not_null() & ~pl.col("domain_ambiguous")
+    ).lazy()
+    ambiguous = identities.filter(pl.col("domain_ambiguous")).get_column("match_domain").unique()
+    for source, key in (("_web_domain", "_key_web"), ("_mail_domain", "_key_mail")):
+        table = usable.select(
+            pl.col("match_domain").alias(source), pl.col("company_key").alias(key)
+        )
+        leads = leads.join(table, on=source, how="left", validate="m:1", maintain_order="left")
+    return leads.with_columns(
+        (
+            pl.col("_web_domain").is_in(ambiguous.implode())
+            | pl.col("_mail_domain").is_in(ambiguous.implode())
+        ).alias("_amb_domain")
+    )
+
+
+def _name_tables(identities: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Per (name, country) and per name alone: how many companies, and the key if just one."""
+    named = identities.filter(pl.col("match_name").is_not_null())
+    only_key = pl.when(pl.len() == 1).then(pl.col("company_key").first())
+    pairs = (
+        named.filter(pl.col("country").is_not_null())
+        .group_by(pl.col("match_name").alias("_name"), pl.col("country").alias("_country"))
+        .agg(pl.len().alias("_pair_n"), only_key.alias("_pair_key"))
+    )
+    names = named.group_by(pl.col("match_name").alias("_name")).agg(
+        pl.len().alias("_name_n"),
+        pl.col("country").is_null().any().alias("_name_has_null_country"),
+        only_key.alias("_name_key"),
+        pl.when(pl.len() == 1).then(pl.col("country").first()).alias("_name_key_country"),
+    )
+    return pairs.lazy(), names.lazy()
+
+
+def _match_exact_name(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyFrame:
+    """Adds ``_key_exact`` and ``_amb_name`` (companies with this name were compatible with the
+    lead's country, but not exactly one)."""
+    pairs, names = _name_tables(identities)
+    joined = leads.join(
+        pairs, on=["_name", "_country"], how="left", validate="m:1", maintain_order="left"
+    ).join(names, on="_name", how="left", validate="m:1", maintain_order="left")
+    no_country = pl.col("_country").is_null()
+    by_name_alone = pl.when(
+        (pl.col("_name_n") == 1) & (no_country | pl.col("_name_key_country").is_null())
+    ).then(pl.col("_name_key"))
+    compatible = (pl.col("_pair_n") > 0) | (
+        (pl.col("_name_n") > 0) & (no_country | pl.col("_name_has_null_country"))
+    )
+    key = pl.coalesce("_pair_key", by_name_alone)
+    return joined.with_columns(
+        key.alias("_key_exact"),
+        (key.is_null() & compatible.fill_null(False)).alias("_amb_name"),
+    )
+
+
+# ---- fuzzy names -------------------------------------------------------------------------------
+
+
+def _block(name: pl.Expr) -> pl.Expr:
+    # First letter of the alphabetically first word: token_sort_ratio ignores word order, so the
+    # block must too. Names whose first sorted letter differs are never compared (a documented
+    # miss: a typo in that letter).
+    return name.str.split(" ").list.sort().list.first().str.slice(0, 1)
+
+
+def _best_in_block(queries: list[str], choices: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """Best company per query name: key (null on a tie between companies), score, tie flag.
+    Only queries scoring at least ``threshold`` come back."""
+    names = choices.get_column("match_name").to_list()
+    keys = choices.get_column("company_key")
+    step = max(1, _MAX_SCORE_CELLS // len(names))
+    parts = []
+    for start in range(0, len(queries), step):
+        chunk = queries[start : start + step]
+        scores = process.cdist(
+            chunk, names, scorer=fuzz.token_sort_ratio, score_cutoff=threshold,
+            dtype=np.float32, workers=-1,
+        )
+        best = scores.max(axis=1)
+        tied = (scores == best[:, None]).sum(axis=1) > 1
+        parts.append(pl.DataFrame({
+            "_name": chunk,
+            "_best_key": keys.gather(scores.argmax(axis=1)),
+            "_fuzzy_score": best.astype(np.float64),
+            "_fuzzy_ambiguous": tied,
+        }))
+    found = pl.concat(parts).filter(pl.col("_fuzzy_score") >= threshold)
+    return found.select(
+        "_name",
+        pl.when(~pl.col("_fuzzy_ambiguous")).then(pl.col("_best_key")).alias("_key_fuzzy"),
+        "_fuzzy_score",
+        "_fuzzy_ambiguous",
+    )
+
+
+def fuzzy_name_matches(
+    queries: pl.DataFrame, identities: pl.DataFrame, threshold: float
+) -> pl.DataFrame:
+    """The fuzzy match of each unique query (``_name``, ``_country``).
+
+    Blocked by first letter (see ``_block``) and by country (a null country on either side is
+    compatible with any), so the work is a sum of small products rather than leads x companies;
+    each block is scored with ``rapidfuzz.process.cdist`` on all cores. Returns ``_FUZZY_SCHEMA``:
+    one row per query that reached ``threshold``; ``_key_fuzzy`` is null and ``_fuzzy_ambiguous``
+    true when two companies share the best score.
+    """
+    choices = identities.filter(pl.col("match_name").is_not_null()).with_columns(
+        _block(pl.col("match_name")).alias("_block")
+    )
+    by_block = choices.partition_by("_block", as_dict=True)
+    blocked = queries.with_columns(_block(pl.col("_name")).alias("_block"))
+    found = []
+    for (country, block), group in blocked.group_by("_country", "_block"):
+        candidates = by_block.get((block,))
+        if candidates is not None and country is not None:
+            candidates = candidates.filter(
+                pl.col("country").is_null() | (pl.col("country") == country)
+            )
+        if candidates is None or candidates.height == 0:
+            continue
+        best = _best_in_block(group.get_column("_name").to_list(), candidates, threshold)
+        found.append(best.with_columns(pl.lit(country, pl.String()).alias("_country")))
+    if not found:
+        return pl.DataFrame(schema=_FUZZY_SCHEMA)
+    return pl.concat(found).select(list(_FUZZY_SCHEMA))
+
+
+def _match_fuzzy_name(
+    leads: pl.LazyFrame, identities: pl.DataFrame, threshold: float
+) -> pl.LazyFrame:
+    """Adds ``_key_fuzzy``, ``_fuzzy_score`` and ``_fuzzy_ambiguous`` for leads no earlier method
+    matched. rapidfuzz runs on their unique (name, country) pairs inside the lazy plan (polars
+    caches the shared upstream, so it is computed once)."""
+    unmatched = pl.all_horizontal(
+        pl.col(k).is_null() for k in ("_key_bid", "_key_web", "_key_mail", "_key_exact")
+    )
+    queries = (
+        leads.filter(unmatched & pl.col("_name").is_not_null())
+        .select("_name", "_country")
+        .unique()
+        .map_batches(
+            lambda q: fuzzy_name_matches(q, identities, threshold), schema=_FUZZY_SCHEMA
+        )
+    )
+    return leads.join(
+        queries, on=["_name", "_country"], how="left", nulls_equal=True,
+        validate="m:1", maintain_order="left",
+    )
+
+
+# ---- result ------------------------------------------------------------------------------------
+
+
+def _method() -> pl.Expr:
+    return (
+        pl.when(pl.col("_key_bid").is_not_null()).then(pl.lit("business_id"))
+        .when(pl.col("_key_web").is_not_null() | pl.col("_key_mail").is_not_null())
+        .then(pl.lit("domain"))
+        .when(pl.col("_key_exact").is_not_null()).then(pl.lit("exact_name"))
+        .when(pl.col("_key_fuzzy").is_not_null()).then(pl.lit("fuzzy_name"))
+        .otherwise(pl.lit("none"))
+    )
+
+
+def _confidence() -> pl.Expr:
+    method = pl.col("match_method")
+    fixed = method.replace_strict(MATCH_CONFIDENCE, default=None, return_dtype=pl.Float64())
+    fuzzy = pl.col("_fuzzy_score") / 100 * FUZZY_CONFIDENCE_SCALE
+    return pl.when(method == "fuzzy_name").then(fuzzy).otherwise(fixed)
+
+
+def _unmatched_reason() -> pl.Expr:
+    nothing = pl.all_horizontal(
+        pl.col(c).is_null() for c in ("lead_business_id", "_web_domain", "_mail_domain", "_name")
+    )
+    return (
+        pl.when(pl.col("match_method") != "none").then(pl.lit(None, pl.String()))
+        .when(pl.col("_amb_domain")).then(pl.lit("ambiguous domain"))
+        .when(pl.col("_amb_name")).then(pl.lit("ambiguous name"))
+        .when(pl.col("_fuzzy_ambiguous")).then(pl.lit("ambiguous fuzzy match"))
+        .when(pl.col("lead_business_id_status") == "invalid").then(pl.lit("business_id invalid"))
+        .when(nothing).then(pl.lit("nothing to match on"))
+        .otherwise(pl.lit("no match"))
+    )
+
+
+def _finish(matched: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        matched.with_columns(
+            pl.coalesce("_key_bid", "_key_web", "_key_mail", "_key_exact", "_key_fuzzy")
+            .alias("company_key"),
+            _method().alias("match_method"),
+        )
+        .with_columns(
+            _confidence().alias("match_confidence"),
+            _unmatched_reason().alias("unmatched_reason"),
+        )
+        .select(MATCH_COLUMNS)
+    )
+
+
+def _no_company_data(leads: pl.LazyFrame) -> pl.LazyFrame:
+    return leads.with_columns(
+        pl.lit(None, pl.String()).alias("company_key"),
+        pl.lit("none").alias("match_method"),
+        pl.lit(None, pl.Float64()).alias("match_confidence"),
+        pl.lit("no company data").alias("unmatched_reason"),
+    ).select(MATCH_COLUMNS)
+
+
+def match_leads_to_companies(
+    leads: pl.LazyFrame, identities: pl.DataFrame | None, cfg: MatchingConfig
+) -> pl.LazyFrame:
+    """Match every lead to at most one company, in the order of the module docstring.
+
+    Needs ``lead_id, email, website, business_id, company_name, country`` on ``leads`` and the
+    collected ``company_identities`` (or ``identities_of_snapshots``). Returns one row per
+    lead, in input order, with ``MATCH_COLUMNS``: ``company_key`` (null if unmatched),
+    ``match_method`` (``MATCH_METHODS``), ``match_confidence`` (null if unmatched),
+    ``unmatched_reason`` (``UNMATCHED_REASONS``, null if matched), ``lead_business_id``
+    (canonical key of the lead's own ID, or null), ``lead_email_domain`` and
+    ``lead_website_domain`` (registrable domains, free mail included) and ``email_quality``.
+    ``identities`` may be None or empty (the source is optional): every lead is then unmatched
+    with ``"no company data"``.
+    """
+    _require_columns(leads, LEAD_COLUMNS, "leads")
+    prepared = _prepare_leads(leads, cfg.extra_free_mail_domains)
+    if identities is None or identities.height == 0:
+        return _no_company_data(prepared)
+    staged = _match_exact_name(
+        _match_domain(_match_business_id(prepared, identities), identities), identities
+    )
+    return _finish(_match_fuzzy_name(staged, identities, cfg.fuzzy_threshold))
+
+
+def _counts(frame: pl.DataFrame, col: str) -> dict[str, int]:
+    counted = frame.get_column(col).drop_nulls().value_counts()
+    return {row[col]: row["count"] for row in counted.iter_rows(named=True)}
+
+
+def match_report(
+    matches: pl.DataFrame, identities: pl.DataFrame | None = None
+) -> dict[str, Any]:
+    """Counts and rates for the run manifest.
+
+    ``matches`` is the collected output of ``match_leads_to_companies``. Returns ``leads``,
+    ``matched``, ``match_rate``, ``by_method`` (``{method: {"count", "rate"}}`` for every
+    method), ``unmatched_reasons`` (``{reason: count}``), ``ambiguous_leads`` (leads left
+    unmatched because of an ambiguity) and, when ``identities`` (collected
+    ``company_identities``) is given, ``ambiguous_company_domains`` / ``ambiguous_company_names``:
+    the distinct values skipped for matching.
+    """
+    total = matches.height
+    methods = _counts(matches, "match_method")
+    reasons = _counts(matches, "unmatched_reason")
+
+    def rate(count: int) -> float:
+        return count / total if total else 0.0
+
+    matched = total - methods.get("none", 0)
+    report: dict[str, Any] = {
+        "leads": total,
+        "matched": matched,
+        "match_rate": rate(matched),
+        "by_method": {
+            m: {"count": methods.get(m, 0), "rate": rate(methods.get(m, 0))} for m in MATCH_METHODS
+        },
+        "unmatched_reasons": {r: reasons[r] for r in UNMATCHED_REASONS if r in reasons},
+        "ambiguous_leads": sum(n for r, n in reasons.items() if r.startswith("ambiguous")),
+    }
+    if identities is not None:
+        domains = identities.filter(pl.col("domain_ambiguous")).get_column("match_domain")
+        names = identities.filter(pl.col("name_ambiguous")).select("match_name", "country")
+        report["ambiguous_company_domains"] = domains.n_unique()
+        report["ambiguous_company_names"] = names.unique().height
+    return report

@@ -1,0 +1,381 @@
+"""From validated sources to PreparedInputs at one as_of date, accounting for every row.
+
+Each source's validated rows end up in exactly one named bucket:
+- leads: `created_after_as_of` (quarantined: not known yet), `merged` (into a named survivor),
+  `survivor` (scored);
+- activities, opportunities, company_events: `after_as_of` (not yet known, unused), `unlinked`
+  (quarantined: refers to nothing we know) or `used`;
+- companies: `after_as_of`, `unidentified` (quarantined: no business ID, name or domain) or `used`.
+Rows quarantined by validation are counted by the flow before this step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from features.config import Config
+from features.point_in_time.assemble import PreparedInputs
+from features.point_in_time.snapshots import as_of_start
+from features.resolve.dedupe import duplicate_groups, merge_duplicates
+from features.resolve.enrich import (
+    identities_of_snapshots,
+    keyed_company_snapshots,
+    match_leads_to_companies,
+)
+from features.resolve.identity import (
+    email_is_well_formed,
+    normalize_business_ids,
+    normalize_company_name,
+)
+
+QUARANTINE_COLUMNS = ("source", "source_file", "source_row", "reason", "record")
+
+
+def _before(column: str, as_of: date) -> pl.Expr:
+    """Known before the as_of date began (a null moment is never "before")."""
+    return pl.col(column) < as_of_start(pl.lit(as_of, dtype=pl.Date))
+
+
+def quarantine_rows(
+    frame: pl.LazyFrame, source: str, file_label: str, reason: pl.Expr, columns: Sequence[str]
+) -> pl.LazyFrame:
+    """Validated rows turned into quarantine records: `record` is the row as JSON, with exactly
+    the source's own `columns` (nothing this job added while linking it)."""
+    data_columns = [c for c in columns if c != "source_row"]
+    return frame.select(
+        pl.lit(source).alias("source"),
+        pl.lit(file_label).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+        reason.alias("reason"),
+        pl.struct(data_columns).struct.json_encode().alias("record"),
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """PreparedInputs plus what the run reports: merges, matches, and rows set aside."""
+
+    inputs: PreparedInputs
+    duplicates: pl.LazyFrame  # lead_id, survivor_id, duplicate_rule (merged rows only)
+    matches: pl.LazyFrame  # enrichment result per surviving lead
+    company_identities: pl.DataFrame  # one row per company known at as_of (identities_of_snapshots)
+    quarantine: pl.LazyFrame  # QUARANTINE_COLUMNS, rows set aside by this step
+    buckets: pl.LazyFrame  # source, bucket, rows
+
+
+def _bucket_counts(source: str, frame: pl.LazyFrame, bucket: pl.Expr) -> pl.LazyFrame:
+    return frame.group_by(bucket.alias("bucket")).agg(pl.len().cast(pl.Int64).alias("rows")).select(
+        pl.lit(source).alias("source"), "bucket", "rows"
+    )
+
+
+def _prepare_leads(
+    leads: pl.LazyFrame, as_of: date
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(known leads, future leads, duplicate groups, survivors)."""
+    known_now = _before("created_at", as_of)
+    known = leads.filter(known_now)
+    future = leads.filter(~known_now)
+    groups = duplicate_groups(known)
+    return known, future, groups, merge_duplicates(known, groups)
+
+
+def _lead_buckets(
+    future: pl.LazyFrame, groups: pl.LazyFrame, survivors: pl.LazyFrame
+) -> pl.LazyFrame:
+    return pl.concat([
+        _bucket_counts("leads", future, pl.lit("created_after_as_of")),
+        _bucket_counts("leads", _merged(groups), pl.lit("merged")),
+        _bucket_counts("leads", survivors, pl.lit("survivor")),
+    ])
+
+
+def _merged(groups: pl.LazyFrame) -> pl.LazyFrame:
+    return groups.filter(pl.col("lead_id") != pl.col("survivor_id"))
+
+
+def _attribute_activities(
+    activities: pl.LazyFrame,
+    known_leads: pl.LazyFrame,
+    groups: pl.LazyFrame,
+    set_aside: pl.LazyFrame,
+    as_of: date,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Map activities to surviving leads by lead_id, else by email.
+
+    `set_aside` (lead_id, _set_aside) names leads not scored in this run and why:
+    "future" (created after as_of) or "quarantined". Returns (every row tagged, used rows).
+    """
+    by_id = groups.select("lead_id", pl.col("survivor_id").alias("_by_id"))
+    by_email = _unique_lookup(
+        known_leads.join(groups, on="lead_id").select(
+            _well_formed_email("email").alias("_email"), pl.col("survivor_id").alias("_by_email")
+        ),
+        "_email", "_by_email",
+    )
+    tagged = (
+        activities.with_columns(_well_formed_email("email").alias("_email"))
+        .join(by_id, on="lead_id", how="left")
+        .join(by_email, on="_email", how="left")
+        .join(set_aside, on="lead_id", how="left")
+        .with_columns(
+            pl.coalesce("_by_id", "_by_email").alias("_survivor"),
+            _before("occurred_at", as_of).alias("_known"),
+        )
+    )
+    return tagged, tagged.filter(pl.col("_known") & pl.col("_survivor").is_not_null()).select(
+        pl.col("_survivor").alias("lead_id"), "activity_type", "occurred_at"
+    )
+
+
+# Buckets whose rows go to the quarantine output (the others are used or simply not yet known).
+QUARANTINED_BUCKETS = ("unlinked", "lead_quarantined")
+
+
+def _linked_bucket(linked: pl.Expr) -> pl.Expr:
+    """after_as_of, used, or why a row that names a lead cannot be used in this run.
+
+    Needs `_known` (dated before as_of) and `_set_aside` (see `_set_aside_leads`).
+    """
+    return (
+        pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))
+        .when(linked).then(pl.lit("used"))
+        .when(pl.col("_set_aside") == "future").then(pl.lit("lead_created_after_as_of"))
+        .when(pl.col("_set_aside") == "quarantined").then(pl.lit("lead_quarantined"))
+        .otherwise(pl.lit("unlinked"))
+    )
+
+
+def _well_formed_email(column: str) -> pl.Expr:
+    """Trimmed, lower-cased, and null unless well formed: "unknown" identifies nobody."""
+    email = pl.col(column).str.strip_chars().str.to_lowercase()
+    return pl.when(email_is_well_formed(email)).then(email)
+
+
+def _activity_bucket() -> pl.Expr:
+    return _linked_bucket(pl.col("_survivor").is_not_null())
+
+
+def _set_aside_reason(kind: str) -> pl.Expr:
+    quoted = pl.lit("'") + pl.col("lead_id") + pl.lit("'")
+    unknown = ("activity email matches no lead" if kind == "activity"
+               else "opportunity refers to no lead or company known before as_of")
+    return (
+        pl.when(pl.col("_set_aside") == "quarantined")
+        .then(pl.lit("its lead ") + quoted + pl.lit(" is quarantined (see the leads rows)"))
+        .when(pl.col("lead_id").is_not_null())
+        .then(pl.lit(f"{kind} for unknown lead_id ") + quoted)
+        .otherwise(pl.lit(unknown))
+    )
+
+
+def _compact_id(column: str) -> pl.Expr:
+    """A business ID as bare upper-case letters and digits: "556036-0793" -> "5560360793"."""
+    return pl.col(column).str.replace_all(r"[^0-9A-Za-z]", "").str.to_uppercase()
+
+
+def _unique_lookup(pairs: pl.LazyFrame, key: str, value: str) -> pl.LazyFrame:
+    """key -> value where the key names exactly one value (ambiguous keys are dropped)."""
+    return (
+        pairs.drop_nulls().unique()
+        .group_by(key).agg(pl.col(value).first(), pl.len().alias("_n"))
+        .filter(pl.col("_n") == 1).drop("_n")
+    )
+
+
+def _company_reference_keys(frame: pl.LazyFrame, companies: pl.LazyFrame) -> pl.LazyFrame:
+    """Adds `_ref_key`: the company a row names, by the same business_id text as in the
+    companies file, else by its validated business ID, else by exact normalized name."""
+    by_raw_id = _unique_lookup(
+        companies.select(_compact_id("business_id").alias("_raw_bid"),
+                         pl.col("company_key").alias("_by_raw")),
+        "_raw_bid", "_by_raw",
+    )
+    by_id = normalize_business_ids(
+        frame.with_columns(pl.lit(None, dtype=pl.String).alias("_no_country"),
+                           _compact_id("business_id").alias("_raw_bid")),
+        "business_id", "_no_country", "_ref_bid",
+    ).drop("_no_country", "_ref_bid_status", "_ref_bid_reason").join(
+        by_raw_id, on="_raw_bid", how="left"
+    )
+    known_keys = companies.select(pl.col("company_key").alias("_ref_bid")).unique()
+    names = _unique_lookup(
+        companies.select(pl.col("match_name").alias("_ref_name"),
+                         pl.col("company_key").alias("_by_name")),
+        "_ref_name", "_by_name",
+    )
+    return (
+        by_id.join(known_keys.with_columns(pl.col("_ref_bid").alias("_by_bid")), on="_ref_bid",
+                   how="left")
+        .with_columns(normalize_company_name(pl.col("company_name")).alias("_ref_name"))
+        .join(names, on="_ref_name", how="left")
+        .with_columns(pl.coalesce("_by_raw", "_by_bid", "_by_name").alias("_ref_key"))
+        .drop("_raw_bid", "_by_raw", "_ref_bid", "_by_bid", "_ref_name", "_by_name")
+    )
+
+
+Checkpoint = Callable[[Sequence[pl.LazyFrame]], list[pl.LazyFrame]]
+
+
+def stay_lazy(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """The default checkpoint: keep everything as one lazy plan."""
+    return list(frames)
+
+
+def prepare(
+    sources: dict[str, pl.LazyFrame],
+    files: dict[str, str],
+    cfg: Config,
+    as_of: date,
+    quarantined_lead_ids: pl.LazyFrame | None = None,
+    checkpoint: Checkpoint = stay_lazy,
+) -> Prepared:
+    """Dedupe, attribute, enrich and time-filter validated sources for one as_of date.
+
+    `sources` holds the validated frames by source name (activities etc. may be empty frames
+    with the canonical columns); `files` names each source's file for quarantine records;
+    `quarantined_lead_ids` (lead_id) are leads validation set aside, so that their activities
+    are quarantined with that reason rather than as unknown.
+    `checkpoint` is called on the frames that later steps use many times (the leads and the
+    companies, then the matches); the flow passes one that collects them, so the lead files
+    are parsed and the companies matched once rather than at every use.
+    """
+    columns = {name: frame.collect_schema().names() for name, frame in sources.items()}
+    known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
+    keyed_companies = keyed_company_snapshots(_known_companies(sources["companies"], as_of))
+    known, future, groups, survivors, keyed_companies = checkpoint(
+        [known.select("lead_id", "email"), future, groups, survivors, keyed_companies]
+    )
+    identities = identities_of_snapshots(keyed_companies).collect()
+    (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching)])
+    companies, company_quarantine, company_buckets = _prepare_companies(
+        keyed_companies, sources["companies"], files["companies"], as_of, columns["companies"]
+    )
+    set_aside = _set_aside_leads(future, quarantined_lead_ids)
+    tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
+                                               as_of)
+    opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
+        sources["opportunities"], files["opportunities"], groups, matches, companies, set_aside,
+        as_of, columns["opportunities"],
+    )
+    events, event_quarantine, event_buckets = _prepare_events(
+        sources["company_events"], files["company_events"], companies, as_of,
+        columns["company_events"],
+    )
+    quarantine = pl.concat([
+        quarantine_rows(future, "leads", files["leads"],
+                        pl.lit("created_at is on or after as_of: the lead did not exist yet"),
+                        columns["leads"]),
+        quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
+                        "activities", files["activities"], _set_aside_reason("activity"),
+                        columns["activities"]),
+        company_quarantine, opp_quarantine, event_quarantine,
+    ])
+    buckets = pl.concat([
+        _lead_buckets(future, groups, survivors),
+        _bucket_counts("activities", tagged, _activity_bucket()),
+        company_buckets, opp_buckets, event_buckets,
+    ])
+    inputs = PreparedInputs(
+        leads=survivors, lead_companies=matches, activities=activities,
+        opportunities=opportunities, companies=companies, events=events,
+    )
+    return Prepared(inputs, _merged(groups), matches, identities, quarantine, buckets)
+
+
+def _set_aside_leads(future: pl.LazyFrame, quarantined: pl.LazyFrame | None) -> pl.LazyFrame:
+    """lead_id -> why it is not scored in this run ("future" or "quarantined"), one row each."""
+    parts = [future.select("lead_id", pl.lit("future").alias("_set_aside"))]
+    if quarantined is not None:
+        parts.append(quarantined.select(pl.col("lead_id").cast(pl.String),
+                                        pl.lit("quarantined").alias("_set_aside")))
+    return pl.concat(parts).drop_nulls("lead_id").unique("lead_id", keep="first",
+                                                         maintain_order=True)
+
+
+def _known_companies(companies: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Company snapshots known before as_of (a snapshot without updated_at is always known)."""
+    return companies.filter(pl.col("updated_at").is_null() | _before("updated_at", as_of))
+
+
+def _prepare_companies(
+    keyed: pl.LazyFrame, companies: pl.LazyFrame, file_label: str, as_of: date,
+    columns: Sequence[str],
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Known, keyed snapshots (keys from known snapshots only, exactly as the lead matching
+    saw them) split into used and unidentified; later snapshots counted as after_as_of."""
+    future = companies.filter(pl.col("updated_at").is_not_null() & ~_before("updated_at", as_of))
+    identified = pl.col("company_key").is_not_null()
+    quarantine = quarantine_rows(
+        keyed.filter(~identified), "companies", file_label,
+        pl.lit("company has no valid business_id, usable name or domain"), columns,
+    )
+    buckets = pl.concat([
+        _bucket_counts("companies", future, pl.lit("after_as_of")),
+        _bucket_counts("companies", keyed, pl.when(identified).then(pl.lit("used"))
+                       .otherwise(pl.lit("unidentified"))),
+    ])
+    return keyed.filter(identified), quarantine, buckets
+
+
+def _prepare_opportunities(
+    opportunities: pl.LazyFrame,
+    file_label: str,
+    groups: pl.LazyFrame,
+    matches: pl.LazyFrame,
+    companies: pl.LazyFrame,
+    set_aside: pl.LazyFrame,
+    as_of: date,
+    columns: Sequence[str],
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Opportunities with lead_id mapped to survivors and a company_key (the lead's company,
+    else the company the row names)."""
+    lead_map = groups.select("lead_id", pl.col("survivor_id").alias("_survivor"))
+    lead_company = matches.select(pl.col("lead_id").alias("_survivor"),
+                                  pl.col("company_key").alias("_lead_company"))
+    linked = (
+        _company_reference_keys(opportunities, companies)
+        .join(lead_map, on="lead_id", how="left")
+        .join(lead_company, on="_survivor", how="left")
+        .join(set_aside, on="lead_id", how="left")
+        .with_columns(
+            pl.coalesce("_lead_company", "_ref_key").alias("company_key"),
+            _before("created_at", as_of).alias("_known"),
+        )
+    )
+    bucket = _linked_bucket(pl.col("_survivor").is_not_null() | pl.col("company_key").is_not_null())
+    quarantine = quarantine_rows(
+        linked.filter(bucket.is_in(QUARANTINED_BUCKETS)), "opportunities", file_label,
+        _set_aside_reason("opportunity"), columns,
+    )
+    used = linked.filter(bucket == "used").select(
+        "opportunity_id", pl.col("_survivor").alias("lead_id"), "company_key", "created_at",
+        "closed_at", "won", "amount", "stage",
+    )
+    return used, quarantine, _bucket_counts("opportunities", linked, bucket)
+
+
+def _prepare_events(
+    events: pl.LazyFrame, file_label: str, companies: pl.LazyFrame, as_of: date,
+    columns: Sequence[str],
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    linked = _company_reference_keys(
+        events.with_columns(pl.lit(None, dtype=pl.String).alias("company_name")), companies
+    ).drop("company_name").with_columns(_before("occurred_at", as_of).alias("_known"))
+    bucket = (
+        pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))
+        .when(pl.col("_ref_key").is_null()).then(pl.lit("unlinked"))
+        .otherwise(pl.lit("used"))
+    )
+    quarantine = quarantine_rows(
+        linked.filter(bucket == "unlinked"), "company_events", file_label,
+        pl.lit("business_id matches no company known before as_of"), columns,
+    )
+    used = linked.filter(bucket == "used").select(
+        pl.col("_ref_key").alias("company_key"), "event_type", "occurred_at"
+    )
+    return used, quarantine, _bucket_counts("company_events", linked, bucket)

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.isotonic import IsotonicRegression
+from threadpoolctl import threadpool_limits
+
+from scoring.conversion.encoding import FeatureEncoding, FeatureSpec, fit_encoding
+from scoring.conversion.estimators import TrainedModel, fit_model, make_estimator
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny fits run fastest on one thread; OpenMP threads crawl on a busy shared machine."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+KINDS = ("logistic", "gradient_boosting")
+SPEC = FeatureSpec(
+    numeric=("signal", "visits", "noise"), boolean=("coin",), categorical=("source",)
+)
+SIGNAL, VISITS, NOISE, COIN, SOURCE = range(5)
+SOURCE_EFFECT = {"ads": -1.0, "event": 0.0, "webinar": 0.5, "referral": 1.5}
+
+
+def synthetic(rows: int, seed: int) -> pl.DataFrame:
+    """A learnable label: signal, visits and source matter; noise and coin do not.
+
+    Numeric columns have about 10% missing values; three snapshots per lead.
+    """
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=rows)
+    visits = rng.poisson(3, size=rows).astype(np.float64)
+    source = rng.choice(list(SOURCE_EFFECT), size=rows)
+    logit = -1.0 + 1.5 * signal + 0.3 * visits + np.array([SOURCE_EFFECT[s] for s in source])
+    converted = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    signal[rng.random(rows) < 0.1] = np.nan
+    visits[rng.random(rows) < 0.1] = np.nan
+    noise = rng.normal(size=rows)
+    noise[rng.random(rows) < 0.1] = np.nan
+    return pl.DataFrame({
+        "lead_id": (np.arange(rows) // 3).astype(str),
+        "signal": signal,
+        "visits": visits,
+        "noise": noise,
+        "coin": rng.random(rows) < 0.5,
+        "source": source,
+        "converted": converted,
+    }, nan_to_null=True)
+
+
+TRAINING = synthetic(3000, seed=0)
+# Later rows, with a category training never saw and more missing visit counts.
+SCORING = synthetic(400, seed=1).with_columns(
+    pl.when(pl.int_range(pl.len()) % 5 == 0).then(pl.lit("podcast")).otherwise("source")
+    .alias("source"),
+    pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise("visits").alias("visits"),
+)
+ENCODING = fit_encoding(TRAINING, SPEC, "converted")
+
+
+def fit(kind: str, *, seed: int = 7, isotonic_min_rows: int = 1000) -> TrainedModel:
+    return fit_model(
+        kind,
+        ENCODING,
+        ENCODING.matrix(TRAINING),
+        TRAINING["converted"].cast(pl.Int8).to_numpy(),
+        TRAINING["lead_id"].to_numpy(),
+        seed=seed,
+        isotonic_min_rows=isotonic_min_rows,
+    )
+
+
+_FITTED: dict[str, TrainedModel] = {}
+
+
+def fitted(kind: str) -> TrainedModel:
+    """The model of `kind` with default settings, fitted once per test session."""
+    if kind not in _FITTED:
+        _FITTED[kind] = fit(kind)
+    return _FITTED[kind]
+
+
+@pytest.fixture(params=KINDS)
+def model(request: pytest.FixtureRequest) -> TrainedModel:
+    return fitted(request.param)
+
+
+def test_synthetic_data_has_missing_numbers_and_unseen_categories() -> None:
+    matrix = ENCODING.matrix(SCORING)
+    assert np.isnan(matrix[:, SIGNAL]).any()
+    assert np.isnan(matrix[:, NOISE]).any()
+    assert np.isnan(matrix[:, SOURCE]).any()
+    assert ENCODING.categories["source"][-1] == "referral"
+
+
+@pytest.mark.parametrize("frame", [TRAINING, SCORING], ids=["training", "scoring"])
+def test_bias_plus_contributions_equals_raw_score(model: TrainedModel, frame: pl.DataFrame) -> None:
+    matrix = ENCODING.matrix(frame)
+    bias, contributions = model.contributions(matrix)
+    assert contributions.shape == matrix.shape
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), model.raw_score(matrix),
+                               rtol=0, atol=1e-9)
+
+
+def test_contributions_are_not_all_on_one_feature(model: TrainedModel) -> None:
+    _, contributions = model.contributions(ENCODING.matrix(SCORING))
+    strength = np.abs(contributions).mean(axis=0)
+    assert strength[SIGNAL] > 0.3
+    assert strength[SOURCE] > 0.2
+    assert strength[VISITS] > 0.1
+
+
+@pytest.mark.parametrize("ignored", [NOISE, COIN], ids=["noise", "coin"])
+def test_feature_without_influence_gets_contributions_near_zero(
+    model: TrainedModel, ignored: int
+) -> None:
+    _, contributions = model.contributions(ENCODING.matrix(TRAINING))
+    strength = np.abs(contributions).mean(axis=0)
+    assert abs(contributions[:, ignored].mean()) < 0.02
+    # Trees fit a little noise, so its typical size is small next to the real features, not 0.
+    assert strength[ignored] < 0.25 * strength[SIGNAL]
+    assert strength[ignored] < strength[VISITS]
+
+
+def test_logistic_contribution_of_a_feature_depends_only_on_that_feature() -> None:
+    model = fitted("logistic")
+    matrix = ENCODING.matrix(SCORING.head(50))
+    changed = matrix.copy()
+    changed[:, SIGNAL] = np.where(np.isnan(changed[:, SIGNAL]), 1.0, np.nan)
+    _, before = model.contributions(matrix)
+    _, after = model.contributions(changed)
+    others = [i for i in range(matrix.shape[1]) if i != SIGNAL]
+    np.testing.assert_array_equal(before[:, others], after[:, others])
+    assert (before[:, SIGNAL] != after[:, SIGNAL]).all()
+
+
+def test_higher_signal_raises_its_contribution(model: TrainedModel) -> None:
+    low = ENCODING.matrix(SCORING.head(1).with_columns(signal=pl.lit(-2.0)))
+    high = ENCODING.matrix(SCORING.head(1).with_columns(signal=pl.lit(2.0)))
+    assert model.contributions(high)[1][0, SIGNAL] > model.contributions(low)[1][0, SIGNAL]
+
+
+@pytest.mark.parametrize("isotonic_min_rows", [1000, 1_000_000], ids=["isotonic", "sigmoid"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_calibrated_probability_is_monotone_in_raw_score(kind: str, isotonic_min_rows: int) -> None:
+    isotonic = isotonic_min_rows <= TRAINING.height
+    model = fitted(kind) if isotonic else fit(kind, isotonic_min_rows=isotonic_min_rows)
+    assert isinstance(model.calibrator, IsotonicRegression) == isotonic
+    matrix = np.vstack([ENCODING.matrix(TRAINING), ENCODING.matrix(SCORING)])
+    raw = model.raw_score(matrix)
+    probability = model.probability(matrix)
+    order = np.argsort(raw, kind="stable")
+    assert (np.diff(probability[order]) >= 0).all()
+    assert ((probability >= 0) & (probability <= 1)).all()
+    assert probability[order[-100:]].mean() > probability[order[:100]].mean() + 0.3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_gives_the_same_model(kind: str) -> None:
+    first, second = fitted(kind), fit(kind)
+    matrix = ENCODING.matrix(SCORING)
+    np.testing.assert_array_equal(first.probability(matrix), second.probability(matrix))
+    np.testing.assert_array_equal(first.contributions(matrix)[1],
+                                  second.contributions(matrix)[1])
+
+
+def test_unknown_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown model kind 'forest'"):
+        make_estimator("forest", FeatureEncoding(SPEC), seed=0)
