@@ -1,14 +1,21 @@
-"""The catalog: every read and write of the job, and nothing else.
+"""The catalog: every dataset the job reads or writes, and every read and write of them.
 
-Inputs: one file per source in an input folder (see `features.schema.SOURCES`).
-Outputs, under one output root, one folder per as_of date:
+`DATASETS` is the one table of them: name, folder, file name, format, what it is. Inputs are
+one file per source in the input folder (see `features.schema.SOURCES`; a CRM profile may name
+another file). Outputs sit under one output root, one folder per kind and as_of date:
 
-    scores/as_of=D/scores.parquet          scored leads (the full row)
-    exports/as_of=D/leads_for_crm.csv      the CSV sales import into the CRM
-    quarantine/as_of=D/quarantine.parquet  rows set aside, with source file, row and reason
-    duplicates/as_of=D/duplicates.parquet  merged lead ids with their survivor
-    reports/as_of=D/report.md              the run report for sales and ops
-    runs/as_of=D/manifest.json             inputs, hashes, counts, model, config, timings
+    scores/as_of=D/scores.parquet            scored leads (the full row)
+    exports/as_of=D/leads_for_crm.csv        the CSV sales import into the CRM
+    quarantine/as_of=D/quarantine.parquet    rows set aside, with source file, row and reason
+    quarantine/as_of=D/value_issues.parquet  values kept but blanked or flagged, with the reason
+    duplicates/as_of=D/duplicates.parquet    merged lead ids with their survivor
+    reports/as_of=D/report.md                the run report for sales and ops
+    runs/as_of=D/manifest.json               inputs, hashes, counts, model, config, timings
+
+Code asks for a dataset by name (`dataset_path(root, "scores", as_of)`); adding an output is a
+new `Dataset` entry here plus the frame the score flow hands to `Storage.write`. Reads and
+writes of output datasets go through a `Storage` (`storage_for` picks it; today the local
+filesystem), so another backend is a new class, not an edit of the flows.
 
 A run writes everything into a staging folder first and then swaps each as_of folder in with a
 rename (`flows.publish`); the manifest goes last, so a run without a manifest never completed.
@@ -19,12 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import polars as pl
 
@@ -34,10 +41,7 @@ from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_prof
 from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
 from flows.readers import RawTable, find_source_file, read_raw
-
-OUTPUT_KINDS = ("scores", "exports", "quarantine", "duplicates", "reports", "runs")
-# The run manifest, in runs/as_of=D/: its presence marks a complete run.
-MANIFEST = "manifest.json"
+from scoring.records import InputFile, OutputFile, Record, RunManifest
 
 
 def sha256_of(path: Path) -> str:
@@ -73,7 +77,7 @@ class SourceInput:
     file_label: str
     validated: Validated
     raw_rows: pl.LazyFrame  # one row, column `rows`: records read from the file
-    file_info: dict[str, Any] = field(default_factory=dict)
+    file_info: InputFile
 
 
 def _empty_source(source: Source) -> pl.LazyFrame:
@@ -128,7 +132,7 @@ def read_source(
         empty = _empty_source(source)
         nothing = Validated(empty, pl.LazyFrame(), pl.LazyFrame())
         return SourceInput(source.name, f"{source.name} (absent)", nothing,
-                           pl.LazyFrame({"rows": [0]}), {"present": False})
+                           pl.LazyFrame({"rows": [0]}), InputFile(present=False))
     raw: RawTable = read_raw(path, work_dir, encoding=section.encoding,
                              delimiter=section.delimiter)
     mapped = apply_profile(raw.frame, profile, source.name, file_label=path.name)
@@ -136,14 +140,8 @@ def read_source(
                      else section.decimal_comma)
     validated = validate_source(mapped.frame, source, _ingest_for(cfg, section),
                                 file_label=path.name, decimal_comma=decimal_comma)
-    info = {
-        "present": True,
-        "path": str(path),
-        "bytes": path.stat().st_size,
-        "sha256": sha256_of(path),
-        "dialect": raw.dialect,
-        "profile": mapped.record(),
-    }
+    info = InputFile(present=True, path=str(path), bytes=path.stat().st_size,
+                     sha256=sha256_of(path), dialect=raw.dialect, profile=mapped.record())
     return SourceInput(source.name, path.name, validated,
                        raw.frame.select(pl.len().alias("rows")), info)
 
@@ -167,15 +165,16 @@ def malformed_input(sources: dict[str, SourceInput], error: Exception) -> InputE
     collecting a plan over several files. Only runs on the failure path: it re-reads files."""
     for source in sources.values():
         info = source.file_info
-        if not info.get("present"):
+        if not info.present or info.path is None:
             continue
         try:
             source.validated.valid.select(pl.len()).collect()
             source.validated.quarantine.select(pl.len()).collect()
         except READ_ERRORS as exc:
-            dialect = info.get("dialect", {})
-            readable = Path(dialect.get("transcoded_to") or info["path"])
-            encoding = "utf-8" if dialect.get("transcoded_to") else dialect.get("encoding", "utf-8")
+            dialect = info.dialect or {}
+            transcoded = dialect.get("transcoded_to")
+            readable = Path(str(transcoded)) if transcoded else Path(info.path)
+            encoding = "utf-8" if transcoded else str(dialect.get("encoding", "utf-8"))
             is_csv = readable.suffix != ".parquet"
             line = _unbalanced_quote_line(readable, encoding) if is_csv else None
             where = (f"; line {line} has an unbalanced double quote (a quote inside an "
@@ -205,11 +204,75 @@ def read_sources(
     }
 
 
-# ---- outputs -----------------------------------------------------------------------------------
+# ---- the datasets ------------------------------------------------------------------------------
+
+Format = Literal["csv or parquet", "parquet", "csv", "markdown", "json"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset the job reads (``folder`` "inputs": the input folder itself) or writes
+    (``folder``: its kind folder under the output root, holding one ``as_of=D`` folder per
+    run). ``file`` is the file name; for an input, the name without its extension."""
+
+    name: str
+    folder: str
+    file: str
+    format: Format
+    description: str
+
+    @property
+    def is_input(self) -> bool:
+        return self.folder == INPUTS
+
+
+INPUTS = "inputs"
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    *(Dataset(name, INPUTS, name, "csv or parquet", f"the CRM's {name} (input)")
+      for name in SOURCES),
+    Dataset("scores", "scores", "scores.parquet", "parquet", "scored leads (the full row)"),
+    Dataset("exports", "exports", "leads_for_crm.csv", "csv",
+            "the CSV sales import into the CRM (lists joined with ' | ')"),
+    Dataset("quarantine", "quarantine", "quarantine.parquet", "parquet",
+            "rows set aside, with source file, row and reason"),
+    Dataset("value_issues", "quarantine", "value_issues.parquet", "parquet",
+            "values kept but blanked or flagged, with source, row, column and reason"),
+    Dataset("duplicates", "duplicates", "duplicates.parquet", "parquet",
+            "merged lead ids with their survivor"),
+    Dataset("report", "reports", "report.md", "markdown", "the run report for sales and ops"),
+    Dataset("manifest", "runs", "manifest.json", "json",
+            "the run manifest (`scoring.records.RunManifest`); its presence marks a complete run"),
+)}
+OUTPUTS: dict[str, Dataset] = {n: d for n, d in DATASETS.items() if not d.is_input}
+# The output kind folders, in catalog order; the manifest's folder ("runs") last.
+OUTPUT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(d.folder for d in OUTPUTS.values()))
+MANIFEST = OUTPUTS["manifest"].file
+
+
+def output(name: str) -> Dataset:
+    """The output dataset called ``name``; KeyError naming the known ones otherwise."""
+    if name not in OUTPUTS:
+        raise KeyError(f"no output dataset {name!r} in the catalog (known: {', '.join(OUTPUTS)})")
+    return OUTPUTS[name]
 
 
 def partition(root: Path, kind: str, as_of: date) -> Path:
+    """The as_of folder of one output kind: ``root/<kind>/as_of=D``."""
     return root / kind / f"as_of={as_of.isoformat()}"
+
+
+def dataset_path(root: Path, name: str, as_of: date) -> Path:
+    """Where output dataset ``name`` of the run for ``as_of`` lives under output root ``root``."""
+    dataset = output(name)
+    return partition(root, dataset.folder, as_of) / dataset.file
+
+
+def output_folders() -> str:
+    """The output kinds as a shell-style list, for the console: "{scores,exports,...}"."""
+    return "{" + ",".join(OUTPUT_KINDS) + "}"
+
+
+# ---- writers -----------------------------------------------------------------------------------
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
@@ -222,7 +285,7 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
     frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
 
 
-def write_json(data: dict[str, Any], path: Path) -> None:
+def write_json(data: Mapping[str, object], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n",
                     encoding="utf-8")
@@ -233,34 +296,107 @@ def write_text(text: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+# ---- storage -----------------------------------------------------------------------------------
+
+
+class Storage(Protocol):
+    """Where the output datasets of one output root (or one run's staging folder) live."""
+
+    def write(self, name: str, as_of: date, content: pl.DataFrame | str | Record) -> OutputFile:
+        """Write output ``name`` of ``as_of``: a frame (parquet or csv, as the catalog says), a
+        text (markdown) or a record (json). Returns its path relative to the root and, for a
+        frame, its rows and sha256."""
+        ...
+
+    def read_frame(self, name: str, as_of: date, columns: Sequence[str]) -> pl.DataFrame | None:
+        """``columns`` of a frame output, read now; None when that run has no such file."""
+        ...
+
+    def read_manifest(self, as_of: date) -> RunManifest | None:
+        """The manifest of the run for ``as_of``; None when that run never completed."""
+        ...
+
+    def completed_runs(self) -> list[date]:
+        """as_of dates with a manifest (complete runs), oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalStorage:
+    """Output datasets as files under ``root`` on a local filesystem (`flows.publish` swaps
+    a staging root's as_of folders into the output root with renames)."""
+
+    root: Path
+
+    def path(self, name: str, as_of: date) -> Path:
+        return dataset_path(self.root, name, as_of)
+
+    def write(self, name: str, as_of: date, content: pl.DataFrame | str | Record) -> OutputFile:
+        dataset, path = output(name), self.path(name, as_of)
+        relative = str(path.relative_to(self.root))
+        if isinstance(content, pl.DataFrame):
+            if dataset.format == "csv":
+                write_csv(content, path)
+            elif dataset.format == "parquet":
+                write_parquet(content, path)
+            else:
+                raise TypeError(f"output {name!r} is {dataset.format}, not a frame")
+            return OutputFile(path=relative, rows=content.height, sha256=sha256_of(path))
+        if isinstance(content, Record) and dataset.format == "json":
+            write_json(content.to_json(), path)
+        elif isinstance(content, str) and dataset.format == "markdown":
+            write_text(content, path)
+        else:
+            raise TypeError(f"output {name!r} is {dataset.format}, not {type(content).__name__}")
+        return OutputFile(path=relative)
+
+    def read_frame(self, name: str, as_of: date, columns: Sequence[str]) -> pl.DataFrame | None:
+        path = self.path(name, as_of)
+        if not path.is_file():
+            return None
+        if output(name).format == "csv":
+            return pl.read_csv(path, columns=list(columns), infer_schema=False)
+        return pl.read_parquet(path, columns=list(columns))
+
+    def read_manifest(self, as_of: date) -> RunManifest | None:
+        path = self.path("manifest", as_of)
+        if not path.is_file():
+            return None
+        return RunManifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def completed_runs(self) -> list[date]:
+        runs = self.root / output("manifest").folder
+        if not runs.is_dir():
+            return []
+        found = []
+        for folder in runs.glob("as_of=*"):
+            if (folder / MANIFEST).is_file():
+                found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
+        return sorted(found)
+
+
+def storage_for(root: Path) -> Storage:
+    """The storage of an output root: the one place a second backend would be chosen."""
+    return LocalStorage(root)
+
+
 def completed_runs(root: Path) -> list[date]:
-    """as_of dates with a manifest (complete runs), oldest first."""
-    runs = root / "runs"
-    if not runs.is_dir():
-        return []
-    found = []
-    for folder in runs.glob("as_of=*"):
-        if (folder / MANIFEST).is_file():
-            found.append(date.fromisoformat(folder.name.removeprefix("as_of=")))
-    return sorted(found)
+    """as_of dates with a manifest (complete runs) under ``root``, oldest first."""
+    return storage_for(root).completed_runs()
 
 
 def previous_scores(root: Path, as_of: date) -> tuple[date | None, pl.LazyFrame | None]:
     """The latest complete run before as_of: its date and its (lead_id, recommended_stage)."""
-    earlier = [d for d in completed_runs(root) if d < as_of]
+    storage = storage_for(root)
+    earlier = [d for d in storage.completed_runs() if d < as_of]
     if not earlier:
-        return None, None
-    last = earlier[-1]
-    path = partition(root, "scores", last) / "scores.parquet"
-    if not path.is_file():
         return None, None
     # Read now, not lazily later: the caller holds the publish lock so that a backfill of that
     # date cannot swap the file mid-read.
-    return last, pl.read_parquet(path, columns=["lead_id", "recommended_stage"]).lazy()
+    frame = storage.read_frame("scores", earlier[-1], ["lead_id", "recommended_stage"])
+    return (None, None) if frame is None else (earlier[-1], frame.lazy())
 
 
-def read_manifest(root: Path, as_of: date) -> dict[str, Any] | None:
-    path = partition(root, "runs", as_of) / MANIFEST
-    if not path.is_file():
-        return None
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+def read_manifest(root: Path, as_of: date) -> RunManifest | None:
+    """The manifest of the run for ``as_of`` under ``root``; None when it never completed."""
+    return storage_for(root).read_manifest(as_of)

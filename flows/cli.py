@@ -13,12 +13,14 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from features.errors import LeadscoreError
 from flows import PROJECT_ROOT
+from scoring.records import TrainingResult
 
 SAMPLE_INPUTS = PROJECT_ROOT / "data" / "sample"
 BUNDLED_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
@@ -193,15 +195,22 @@ def _run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flow_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "as_of": args.as_of,
-        "inputs": args.inputs,
-        "config": args.config or _default_config(),
-        "out": args.out,
-        "models": args.models,
-        "profile": args.profile,
-    }
+@dataclass(frozen=True)
+class FlowArguments:
+    """What `score` and `train` are run on, from the command line."""
+
+    as_of: date | None
+    inputs: Path
+    config: Path
+    out: Path
+    models: Path | None
+    profile: str | None
+
+
+def _flow_arguments(args: argparse.Namespace) -> FlowArguments:
+    return FlowArguments(as_of=args.as_of, inputs=args.inputs,
+                         config=args.config or _default_config(), out=args.out,
+                         models=args.models, profile=args.profile)
 
 
 def _check_output_folder(path: Path, option: str) -> None:
@@ -209,37 +218,38 @@ def _check_output_folder(path: Path, option: str) -> None:
         raise UsageError(f"{option} {path}: exists and is not a folder")
 
 
-def _preflight(arguments: dict[str, Any]) -> None:
+def _preflight(arguments: FlowArguments) -> None:
     """Fail fast on a bad config, profile or missing inputs, before Prefect starts its local
     server."""
     from flows.catalog import load_config, locate_source
     from flows.profiles import load_profile
 
-    load_config(arguments["config"])
-    _check_output_folder(arguments["out"], "--out")
-    if arguments.get("models") is not None:
-        _check_output_folder(arguments["models"], "--models")
-    profile = load_profile(arguments["profile"])
-    if locate_source(arguments["inputs"], "leads", profile) is None:
+    load_config(arguments.config)
+    _check_output_folder(arguments.out, "--out")
+    if arguments.models is not None:
+        _check_output_folder(arguments.models, "--models")
+    profile = load_profile(arguments.profile)
+    if locate_source(arguments.inputs, "leads", profile) is None:
         expected = profile.leads.file or "leads.csv or leads.parquet"
-        raise UsageError(f"{arguments['inputs']}: no leads file ({expected})")
+        raise UsageError(f"{arguments.inputs}: no leads file ({expected})")
 
 
-def _print_training(result: dict[str, Any]) -> None:
-    if result["status"] != "trained":
-        print(f"leadscore train: NOT TRAINED as of {result['as_of']}: {result['message']}. "
-              "`score` will recommend from rules alone and mark every row.")
+def _print_training(result: TrainingResult) -> None:
+    if result.status != "trained" or result.metrics is None or result.kind is None:
+        print(f"leadscore train: NOT TRAINED as of {result.as_of.isoformat()}: "
+              f"{result.message}. `score` will recommend from rules alone and mark every row.")
         return
-    chosen = result["metrics"]["validation_by_candidate"][result["kind"]]
-    baseline = result["metrics"]["rules_only_baseline"]["icp_fit"]
-    state = "now current" if result["current"] else f"NOT current: {result['promotion']['why']}"
-    print(f"leadscore train: model {result['version']} ({result['kind']}), {state}")
-    print(f"  validation (later data): ROC-AUC {chosen['roc_auc']}, PR-AUC {chosen['pr_auc']}, "
-          f"Brier {chosen['brier']}, log-loss {chosen['log_loss']}, "
-          f"top-decile lift {chosen['lift_top_decile']}")
-    print(f"  rules-only ICP baseline: ROC-AUC {baseline['roc_auc']}, "
-          f"top-decile lift {baseline['lift_top_decile']}")
-    print(f"  model card: {result['model_folder']}/card.md")
+    chosen = result.metrics.validation_by_candidate[result.kind]
+    baseline = result.metrics.rules_only_baseline["icp_fit"]
+    why = result.promotion.why if result.promotion else ""
+    state = "now current" if result.current else f"NOT current: {why}"
+    print(f"leadscore train: model {result.version} ({result.kind}), {state}")
+    print(f"  validation (later data): ROC-AUC {chosen.roc_auc}, PR-AUC {chosen.pr_auc}, "
+          f"Brier {chosen.brier}, log-loss {chosen.log_loss}, "
+          f"top-decile lift {chosen.lift_top_decile}")
+    print(f"  rules-only ICP baseline: ROC-AUC {baseline.roc_auc}, "
+          f"top-decile lift {baseline.lift_top_decile}")
+    print(f"  model card: {result.model_folder}/card.md")
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -250,7 +260,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
     with prefect_runtime():
         _quiet_user_errors()
-        result = train_flow(**arguments, force=args.force)
+        result = train_flow(as_of=arguments.as_of, inputs=arguments.inputs,
+                            config=arguments.config, out=arguments.out,
+                            models=arguments.models, profile=arguments.profile,
+                            force=args.force)
     _print_training(result)
     return 0
 
@@ -258,14 +271,17 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     arguments = _flow_arguments(args)
     _preflight(arguments)
+    from flows.catalog import output_folders
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
     from scoring.report import format_console
 
     with prefect_runtime():
         _quiet_user_errors()
-        manifest = score_flow(**arguments)
-    print(format_console(manifest, str(args.out)))
+        manifest = score_flow(as_of=arguments.as_of, inputs=arguments.inputs,
+                              config=arguments.config, out=arguments.out,
+                              models=arguments.models, profile=arguments.profile)
+    print(format_console(manifest, str(args.out), output_folders()))
     return 0
 
 
@@ -277,6 +293,7 @@ def _sample_export_date() -> date:
 def _run_demo(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
+    from flows.catalog import dataset_path, output_folders
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
     from flows.train import train_flow
@@ -284,17 +301,17 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     as_of = _sample_export_date()
     _check_output_folder(args.out, "--out")
-    common = {"inputs": SAMPLE_INPUTS, "config": BUNDLED_CONFIG, "out": args.out,
-              "models": None}
     print(f"leadscore demo: the bundled sample, exported {as_of}; outputs under {args.out}/")
     with prefect_runtime():
         _quiet_user_errors()
-        trained = train_flow(as_of=as_of, **common)
+        trained = train_flow(as_of=as_of, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
+                             out=args.out)
         _print_training(trained)
-        score_flow(as_of=as_of - timedelta(days=7), **common)
-        manifest = score_flow(as_of=as_of, **common)
-    print(format_console(manifest, str(args.out)))
-    print(f"  report: {args.out}/reports/as_of={as_of}/report.md")
+        for day in (as_of - timedelta(days=7), as_of):
+            manifest = score_flow(as_of=day, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
+                                  out=args.out)
+    print(format_console(manifest, str(args.out), output_folders()))
+    print(f"  report: {dataset_path(args.out, 'report', as_of)}")
     return 0
 
 

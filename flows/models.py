@@ -28,9 +28,9 @@ def model_verdict(models: Path, cfg: Config) -> ModelVerdict:
     version = current_version(models)
     if version is None:
         status = training_status(models)
-        if status and status.get("status") == "insufficient_history":
+        if status and status.status == "insufficient_history":
             return ModelVerdict("insufficient_history",
-                                note=f"too little history to train a model: {status['message']}")
+                                note=f"too little history to train a model: {status.message}")
         return ModelVerdict("no_model", note=NO_MODEL)
     card = read_card(models, version)
     check_compatible(card, list(canonical_feature_spec(cfg).columns), library_versions())

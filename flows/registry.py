@@ -17,14 +17,16 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 import skops.io as sio
+from pydantic import ValidationError
 
 from features.errors import ModelError
 from scoring.conversion.encoding import FeatureEncoding
 from scoring.conversion.estimators import TrainedModel
+from scoring.records import ModelCard, Record, TrainingResult
 
 # Types skops does not trust by default that a leadscore model legitimately contains.
 _ALLOWED_TYPES = frozenset({
@@ -33,6 +35,7 @@ _ALLOWED_TYPES = frozenset({
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
 })
 _CHECKED_LIBRARIES = ("scikit-learn", "numpy", "skops")
+R = TypeVar("R", bound=Record)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -58,17 +61,32 @@ def set_current(models: Path, version: str) -> None:
     _atomic_write_text(models / "current.json", json.dumps({"version": version}) + "\n")
 
 
-def training_status(models: Path) -> dict[str, Any] | None:
+def _read_record(path: Path, record: type[R], what: str) -> R:
+    """A record read from its JSON file; ModelError naming the file when it does not parse."""
+    try:
+        return record.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"{path}: not a valid {what} ({first}); "
+                         "run `leadscore train` again or fix the file") from None
+
+
+def _json_text(record: Record) -> str:
+    return json.dumps(record.to_json(), indent=2, default=str)
+
+
+def training_status(models: Path) -> TrainingResult | None:
+    """The last training's outcome (``status.json``), None before the first training."""
     path = models / "status.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return _read_record(path, TrainingResult, "training status") if path.is_file() else None
 
 
-def write_training_status(models: Path, status: dict[str, Any]) -> None:
+def write_training_status(models: Path, status: TrainingResult) -> None:
     models.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(models / "status.json", json.dumps(status, indent=2, default=str) + "\n")
+    _atomic_write_text(models / "status.json", _json_text(status) + "\n")
 
 
-def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, Any],
+def save_model(models: Path, version: str, model: TrainedModel, card: ModelCard,
                card_markdown: str) -> Path:
     """Write a model folder atomically (a staging folder renamed into place).
 
@@ -88,7 +106,7 @@ def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, 
     sio.dump(payload, staging / "model.skops")
     (staging / "encoding.json").write_text(json.dumps(model.encoding.to_json(), indent=2),
                                            encoding="utf-8")
-    (staging / "card.json").write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
+    (staging / "card.json").write_text(_json_text(card), encoding="utf-8")
     (staging / "card.md").write_text(card_markdown, encoding="utf-8")
     if final.exists():  # a folder left incomplete by a crash (no model or no card)
         shutil.rmtree(final)
@@ -96,22 +114,22 @@ def save_model(models: Path, version: str, model: TrainedModel, card: dict[str, 
     return final
 
 
-def read_card(models: Path, version: str) -> dict[str, Any]:
+def read_card(models: Path, version: str) -> ModelCard:
     path = models / version / "card.json"
     if not path.is_file():
         raise ModelError(f"model {version}: card.json missing in {path.parent}")
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return _read_record(path, ModelCard, "model card")
 
 
 def _major(version: str) -> str:
     return version.split(".")[0]
 
 
-def check_compatible(card: dict[str, Any], expected_features: list[str],
+def check_compatible(card: ModelCard, expected_features: list[str],
                      libraries: dict[str, str]) -> None:
     """Raise ModelError when the model's feature set or library major versions differ."""
-    version = card.get("version", "?")
-    trained_with = card.get("features", [])
+    version = card.version
+    trained_with = card.features
     if list(trained_with) != list(expected_features):
         missing = sorted(set(expected_features) - set(trained_with))
         extra = sorted(set(trained_with) - set(expected_features))
@@ -120,7 +138,7 @@ def check_compatible(card: dict[str, Any], expected_features: list[str],
             f"{missing or 'nothing'}, drops {extra or 'nothing'}); run `leadscore train` again"
         )
     for library in _CHECKED_LIBRARIES:
-        then = card.get("libraries", {}).get(library)
+        then = card.libraries.get(library)
         now = libraries.get(library)
         if then is None or now is None or _major(then) != _major(now):
             raise ModelError(

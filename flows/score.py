@@ -6,11 +6,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -24,22 +23,27 @@ from features.resolve.enrich import match_report
 from features.resolve.prepare import Prepared, prepare
 from flows import PROJECT_ROOT
 from flows.catalog import (
-    MANIFEST,
     SourceInput,
     load_config,
-    partition,
     previous_scores,
     read_errors_named,
     read_sources,
-    sha256_of,
-    write_csv,
-    write_json,
-    write_parquet,
-    write_text,
+    storage_for,
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
+from scoring.records import (
+    ConfigRef,
+    EnrichmentSummary,
+    Firmographics,
+    InputFile,
+    ModelUse,
+    QuarantineSummary,
+    RunInfo,
+    RunManifest,
+    SourceCounts,
+)
 from scoring.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
@@ -104,43 +108,42 @@ def _present(frame: pl.LazyFrame) -> bool:
     return frame.collect_schema().len() > 0
 
 
+def _collect_named(frames: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
+    """Collect every frame in one `collect_all` pass, each result under its own name."""
+    return dict(zip(frames, pl.collect_all(list(frames.values())), strict=True))
+
+
 @task(cache_policy=NO_CACHE)
 def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Materialized:
     """Collect the prepared inputs and every report frame in one pass over the inputs."""
-    names = list(sources)
     validation_quarantine = [s.validated.quarantine for s in sources.values()
                              if _present(s.validated.quarantine)]
     issues = [s.validated.value_issues.with_columns(pl.lit(n).alias("source"))
               for n, s in sources.items() if _present(s.validated.value_issues)]
-    inputs = prepared.inputs
-    lazies = [
-        inputs.leads, inputs.lead_companies, inputs.activities, inputs.opportunities,
-        inputs.companies, inputs.events,
-        pl.concat([*validation_quarantine, prepared.quarantine], how="diagonal_relaxed")
-        .sort("source", "source_row", "reason"),
-        pl.concat(issues, how="diagonal_relaxed") if issues else pl.LazyFrame(),
-        prepared.duplicates.sort("lead_id"),
-        prepared.buckets,
-        *[sources[n].raw_rows for n in names],
-        *[sources[n].validated.quarantine.select(pl.len()) if
-          _present(sources[n].validated.quarantine) else pl.LazyFrame({"len": [0]})
-          for n in names],
-    ]
+    inputs = {f.name: getattr(prepared.inputs, f.name) for f in fields(PreparedInputs)}
+    reports = {
+        "quarantine": pl.concat([*validation_quarantine, prepared.quarantine],
+                                how="diagonal_relaxed").sort("source", "source_row", "reason"),
+        "value_issues": pl.concat(issues, how="diagonal_relaxed") if issues else pl.LazyFrame(),
+        "duplicates": prepared.duplicates.sort("lead_id"),
+        "buckets": prepared.buckets,
+    }
+    rows_read = {f"read:{n}": s.raw_rows for n, s in sources.items()}
+    rejected = {f"rejected:{n}": (s.validated.quarantine.select(pl.len())
+                                  if _present(s.validated.quarantine)
+                                  else pl.LazyFrame({"len": [0]}))
+                for n, s in sources.items()}
     with read_errors_named(sources):
-        collected = pl.collect_all(lazies)
-    held = PreparedInputs(*(frame.lazy() for frame in collected[:6]))
-    counts = collected[10:]
+        got = _collect_named({**inputs, **reports, **rows_read, **rejected})
     return Materialized(
-        inputs=held,
-        quarantine=collected[6],
-        value_issues=collected[7],
-        duplicates=collected[8],
-        matches=collected[1],
-        buckets=collected[9],
-        rows_read={n: int(counts[i].item()) for i, n in enumerate(names)},
-        quarantined_by_validation={
-            n: int(counts[len(names) + i].item()) for i, n in enumerate(names)
-        },
+        inputs=PreparedInputs(**{name: got[name].lazy() for name in inputs}),
+        quarantine=got["quarantine"],
+        value_issues=got["value_issues"],
+        duplicates=got["duplicates"],
+        matches=got["lead_companies"],
+        buckets=got["buckets"],
+        rows_read={n: int(got[f"read:{n}"].item()) for n in sources},
+        quarantined_by_validation={n: int(got[f"rejected:{n}"].item()) for n in sources},
     )
 
 
@@ -175,9 +178,10 @@ def _reason_kind() -> pl.Expr:
     return pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "N")
 
 
-def quarantine_summary(quarantine: pl.DataFrame) -> dict[str, Any]:
+def quarantine_summary(quarantine: pl.DataFrame) -> QuarantineSummary:
+    """Needs: source, reason. Rows per source per kind of reason, most frequent first."""
     if quarantine.height == 0:
-        return {"rows": 0, "by_source_and_reason": {}}
+        return QuarantineSummary(rows=0, by_source_and_reason={})
     grouped = (
         quarantine.group_by("source", _reason_kind().alias("reason"))
         .agg(pl.len().alias("rows"))
@@ -186,58 +190,49 @@ def quarantine_summary(quarantine: pl.DataFrame) -> dict[str, Any]:
     by: dict[str, dict[str, int]] = {}
     for row in grouped.iter_rows(named=True):
         by.setdefault(row["source"], {})[row["reason"]] = row["rows"]
-    return {"rows": quarantine.height, "by_source_and_reason": by}
+    return QuarantineSummary(rows=quarantine.height, by_source_and_reason=by)
 
 
 def enrichment_summary(
     matches: pl.DataFrame, identities: pl.DataFrame, scores: pl.DataFrame
-) -> dict[str, Any]:
+) -> EnrichmentSummary:
     """Match rates and reasons, the company domains and names too ambiguous to match on,
-    freshness."""
-    report = match_report(matches, identities)
-    report["firmographics"] = {
-        "with_company_data": int(scores["firmographics_age_days"].is_not_null().sum()),
-        "stale": int(scores["firmographics_stale"].fill_null(False).sum()),
-        "median_age_days": scores["firmographics_age_days"].median(),
-    }
-    return report
+    freshness (scores needs firmographics_age_days, firmographics_stale)."""
+    firmographics = Firmographics(
+        with_company_data=int(scores["firmographics_age_days"].is_not_null().sum()),
+        stale=int(scores["firmographics_stale"].fill_null(False).sum()),
+        median_age_days=scores["firmographics_age_days"].median(),
+    )
+    return EnrichmentSummary.model_validate(
+        {**match_report(matches, identities), "firmographics": firmographics}
+    )
 
 
 @task(cache_policy=NO_CACHE)
 def write_outputs(
     staging: Path, as_of: date, scores: pl.DataFrame, materialized: Materialized,
-    manifest: dict[str, Any], report: str,
-) -> dict[str, Any]:
-    """Write every output into the staging folder; return each file's rows and hash."""
-    files = {
-        "scores": (partition(staging, "scores", as_of) / "scores.parquet", scores),
-        "exports": (partition(staging, "exports", as_of) / "leads_for_crm.csv",
-                    crm_export(scores)),
-        "quarantine": (partition(staging, "quarantine", as_of) / "quarantine.parquet",
-                       materialized.quarantine),
-        "value_issues": (partition(staging, "quarantine", as_of) / "value_issues.parquet",
-                         materialized.value_issues),
-        "duplicates": (partition(staging, "duplicates", as_of) / "duplicates.parquet",
-                       materialized.duplicates),
+    manifest: RunManifest, report: str,
+) -> RunManifest:
+    """Write every output into the staging folder, then the manifest with each file's path,
+    rows and hash; return that manifest. One entry per catalog output (`flows.catalog`)."""
+    storage = storage_for(staging)
+    frames = {
+        "scores": scores,
+        "exports": crm_export(scores),
+        "quarantine": materialized.quarantine,
+        "value_issues": materialized.value_issues,
+        "duplicates": materialized.duplicates,
     }
-    outputs: dict[str, Any] = {}
-    for name, (path, frame) in files.items():
-        if path.suffix == ".csv":
-            write_csv(frame, path)
-        else:
-            write_parquet(frame, path)
-        outputs[name] = {"path": str(path.relative_to(staging)), "rows": frame.height,
-                         "sha256": sha256_of(path)}
-    report_path = partition(staging, "reports", as_of) / "report.md"
-    write_text(report, report_path)
-    outputs["report"] = {"path": str(report_path.relative_to(staging))}
-    manifest["outputs"] = outputs
-    write_json(manifest, partition(staging, "runs", as_of) / MANIFEST)
-    return outputs
+    outputs = {name: storage.write(name, as_of, frame) for name, frame in frames.items()}
+    outputs["report"] = storage.write("report", as_of, report)
+    written = manifest.model_copy(update={"outputs": outputs})
+    storage.write("manifest", as_of, written)
+    return written
 
 
-def _inputs_section(sources: dict[str, SourceInput], rows: dict[str, int]) -> dict[str, Any]:
-    return {name: {**s.file_info, "rows": rows[name]} for name, s in sources.items()}
+def _inputs_section(sources: dict[str, SourceInput], rows: dict[str, int]) -> dict[str, InputFile]:
+    return {name: s.file_info.model_copy(update={"rows": rows[name]})
+            for name, s in sources.items()}
 
 
 @flow(name="score")
@@ -248,7 +243,7 @@ def score_flow(
     out: Path = Path("out"),
     models: Path | None = None,
     profile: str | None = None,
-) -> dict[str, Any]:
+) -> RunManifest:
     """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
@@ -278,30 +273,25 @@ def score_flow(
             scores = recommend(scored, materialized.inputs.leads, cfg, as_of, previous)
         accounting = reconcile(materialized.rows_read, materialized.quarantined_by_validation,
                                materialized.buckets, scores.height)
-        summary = funnel_summary(scores, previous_as_of)
-        manifest: dict[str, Any] = {
-            "run": {
-                "as_of": as_of.isoformat(),
-                "run_id": uuid.uuid4().hex,
-                "started_at": started.isoformat(),
-                "leadscore_version": package_version("leadscore"),
-            },
-            "inputs": _inputs_section(sources, materialized.rows_read),
-            "config": {"path": str(config), "sha256": config_hash},
-            "model": {"status": verdict.status, "version": verdict.version,
-                      "note": verdict.note},
-            "counts": accounting,
-            "enrichment": enrichment_summary(materialized.matches, prepared.company_identities,
-                                             scores),
-            "quarantine": quarantine_summary(materialized.quarantine),
-            "value_issues": materialized.value_issues.height,
-            "funnel": summary,
-            "timings_seconds": timings,
-        }
+        manifest = RunManifest(
+            run=RunInfo(as_of=as_of, run_id=uuid.uuid4().hex, started_at=started,
+                        leadscore_version=package_version("leadscore")),
+            inputs=_inputs_section(sources, materialized.rows_read),
+            config=ConfigRef(path=str(config), sha256=config_hash),
+            model=ModelUse(status=verdict.status, version=verdict.version, note=verdict.note),
+            counts={source: SourceCounts.model_validate(counts)
+                    for source, counts in accounting.items()},
+            enrichment=enrichment_summary(materialized.matches, prepared.company_identities,
+                                          scores),
+            quarantine=quarantine_summary(materialized.quarantine),
+            value_issues=materialized.value_issues.height,
+            funnel=funnel_summary(scores, previous_as_of),
+            timings_seconds=timings,
+        )
         with _timed(timings, "write"):
             report = render_report(scores, manifest)
-            manifest["run"]["finished_at"] = datetime.now(UTC).isoformat()
-            write_outputs(staging, as_of, scores, materialized, manifest, report)
+            finished = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
+            manifest = write_outputs(staging, as_of, scores, materialized,
+                                     manifest.model_copy(update={"run": finished}), report)
             publish(staging, out, as_of)
     return manifest
-

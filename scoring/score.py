@@ -13,6 +13,7 @@ from features.schema import LEADS, SCORED_COLUMNS
 from scoring.conversion.encoding import add_derived_columns
 from scoring.conversion.estimators import TrainedModel
 from scoring.conversion.explain import top_factors
+from scoring.records import ModelStatusName
 from scoring.rules.icp import icp_fit
 from scoring.rules.stage import compare_with_previous, reasons, recommend_stage
 
@@ -27,7 +28,7 @@ class ModelVerdict:
     "insufficient_history" (training found too few labelled leads or conversions).
     """
 
-    status: str
+    status: ModelStatusName
     note: str | None = None
     model: TrainedModel | None = None
     version: str | None = None

@@ -8,14 +8,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from features.config import Config
 from features.errors import ConfigError, InputError
 from features.schema import OPPORTUNITIES
 from flows.catalog import (
+    DATASETS,
+    OUTPUT_KINDS,
+    OUTPUTS,
+    LocalStorage,
     completed_runs,
+    dataset_path,
     load_config,
-    partition,
     previous_scores,
     read_source,
     write_json,
@@ -30,15 +35,14 @@ def _stage_run(root: Path, as_of: date, stage: str) -> None:
     """Publish a minimal run (scores and manifest) for `as_of`."""
     with staging_folder(root) as staging:
         scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
-        write_parquet(scores, partition(staging, "scores", as_of) / "scores.parquet")
-        write_json({"as_of": as_of.isoformat()},
-                   partition(staging, "runs", as_of) / "manifest.json")
+        write_parquet(scores, dataset_path(staging, "scores", as_of))
+        write_json({"as_of": as_of.isoformat()}, dataset_path(staging, "manifest", as_of))
         publish(staging, root, as_of)
 
 
 def test_a_run_without_manifest_is_not_complete(tmp_path: Path) -> None:
     frame = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["lead"]})
-    write_parquet(frame, partition(tmp_path, "scores", AS_OF) / "scores.parquet")
+    write_parquet(frame, dataset_path(tmp_path, "scores", AS_OF))
     assert completed_runs(tmp_path) == []
     assert previous_scores(tmp_path, date(2026, 4, 1)) == (None, None)
 
@@ -51,6 +55,34 @@ def test_previous_scores_is_the_latest_complete_run_before_as_of(tmp_path: Path)
     assert when == date(2026, 2, 1)
     assert frame is not None
     assert frame.collect()["recommended_stage"].to_list() == ["prospect"]
+
+
+def test_the_catalog_names_every_input_source_and_output_once() -> None:
+    from features.schema import SOURCES
+
+    assert [d.name for d in DATASETS.values() if d.is_input] == list(SOURCES)
+    paths = [dataset_path(Path("out"), name, AS_OF) for name in OUTPUTS]
+    assert len(set(paths)) == len(paths)
+    assert OUTPUT_KINDS[-1] == "runs", "the manifest's folder is placed last when publishing"
+    assert dataset_path(Path("out"), "exports", AS_OF) == Path(
+        "out/exports/as_of=2026-03-01/leads_for_crm.csv")
+
+
+def test_local_storage_writes_each_output_in_its_catalog_format(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    frame = pl.DataFrame({"lead_id": ["L1", "L2"], "recommended_stage": ["lead", "prospect"]})
+    exported = storage.write("exports", AS_OF, frame)
+    assert exported.rows == 2 and exported.sha256 is not None
+    assert (tmp_path / exported.path).read_text().startswith("lead_id,recommended_stage\n")
+    storage.write("scores", AS_OF, frame)
+    assert_frame_equal(pl.read_parquet(dataset_path(tmp_path, "scores", AS_OF)), frame)
+    assert storage.read_frame("scores", AS_OF, ["lead_id"]) is not None
+    assert storage.read_frame("scores", date(2026, 1, 1), ["lead_id"]) is None
+    assert storage.write("report", AS_OF, "# report\n").rows is None
+    with pytest.raises(TypeError, match="'report' is markdown"):
+        storage.write("report", AS_OF, frame)
+    with pytest.raises(KeyError, match="no output dataset 'nope'"):
+        storage.write("nope", AS_OF, frame)
 
 
 def test_config_hash_ignores_comments_and_key_order(tmp_path: Path) -> None:
@@ -74,7 +106,7 @@ def test_absent_optional_source_reads_as_an_empty_typed_frame(tmp_path: Path) ->
     frame = source.validated.valid.collect()
     assert frame.height == 0
     assert frame.schema["created_at"] == pl.Datetime("us", "UTC")
-    assert source.file_info == {"present": False}
+    assert source.file_info.to_json() == {"present": False, "rows": 0}
 
 
 def test_absent_required_source_names_the_expected_file(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from features.config import Config
 from features.errors import ConfigError, InputError
 from features.ingest.profile import IDENTITY, Profile, parse_profile
 from features.schema import COMPANIES, LEADS, SCORED_COLUMNS
-from flows.catalog import SourceInput, read_source
+from flows.catalog import SourceInput, dataset_path, read_source
 from flows.cli import main
 from flows.profiles import (
     PRESETS_DIR,
@@ -124,7 +124,7 @@ def test_hubspot_contacts_export_reads_with_stages_mapped(tmp_path: Path) -> Non
     assert valid["Lead Status"].to_list() == ["New", "Open", None, None]  # passes through
     assert "HubSpot Score" in valid.columns
     assert quarantine["reason"].to_list() == ["created_at 'not a date' is not a valid date/time"]
-    assert read.file_info["profile"]["columns"]["lead_id"] == "Record ID"
+    assert read.file_info.profile["columns"]["lead_id"] == "Record ID"
 
 
 def test_hubspot_companies_export_reads_through_the_preset(tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_declared_encoding_and_delimiter_are_used(tmp_path: Path) -> None:
     }})
     read, valid, _ = _read(tmp_path, profile)
     assert valid["last_name"].to_list() == ["Jääskeläinen"]
-    assert read.file_info["dialect"]["encoding"] == "cp1252"
+    assert read.file_info.dialect["encoding"] == "cp1252"
 
 
 def test_declared_decimal_comma_overrides_the_guess(tmp_path: Path) -> None:
@@ -340,11 +340,12 @@ def test_score_flow_with_a_profile_scores_like_the_canonical_export(
                         out=tmp_path / "b", models=no_models, profile=str(profile))
 
     def scores(out: Path) -> pl.DataFrame:
-        stamp = f"as_of={sample_export_date.isoformat()}"
-        frame = pl.read_parquet(out / "scores" / stamp / "scores.parquet")
+        frame = pl.read_parquet(dataset_path(out, "scores", sample_export_date))
         return frame.select(SCORED_COLUMNS).sort("lead_id")
 
     assert scores(tmp_path / "b").equals(scores(tmp_path / "a"))
-    assert mapped["counts"] == canonical["counts"]
-    assert mapped["inputs"]["leads"]["profile"]["columns"] == RENAMED
-    assert canonical["inputs"]["leads"]["profile"]["name"] == "generic"
+    assert mapped.counts == canonical.counts
+    mapped_profile, canonical_profile = (m.inputs["leads"].profile
+                                         for m in (mapped, canonical))
+    assert mapped_profile is not None and mapped_profile["columns"] == RENAMED
+    assert canonical_profile is not None and canonical_profile["name"] == "generic"

@@ -20,7 +20,14 @@ import polars as pl
 import pytest
 
 import flows.publish as publishing
-from flows.catalog import completed_runs, partition, write_json, write_parquet
+from flows.catalog import (
+    completed_runs,
+    dataset_path,
+    partition,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from flows.publish import JOURNAL, STAGING, publish, recover_interrupted, staging_folder
 
 AS_OF = date(2026, 3, 1)
@@ -30,9 +37,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 def write_run(staging: Path, as_of: date, stage: str) -> None:
     """A minimal run: scores with one lead in `stage`, an export, and the manifest."""
     scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
-    write_parquet(scores, partition(staging, "scores", as_of) / "scores.parquet")
-    write_parquet(scores, partition(staging, "exports", as_of) / "export.parquet")
-    write_json({"stage": stage}, partition(staging, "runs", as_of) / "manifest.json")
+    write_parquet(scores, dataset_path(staging, "scores", as_of))
+    write_csv(scores, dataset_path(staging, "exports", as_of))
+    write_json({"stage": stage}, dataset_path(staging, "manifest", as_of))
 
 
 def publish_run(root: Path, as_of: date, stage: str) -> None:
@@ -43,17 +50,17 @@ def publish_run(root: Path, as_of: date, stage: str) -> None:
 
 def stages_of(root: Path, as_of: date = AS_OF) -> dict[str, str | None]:
     """What each published folder of the date says (None: the folder is missing)."""
-    def read(kind: str, name: str) -> str | None:
-        path = partition(root, kind, as_of) / name
+    def read(name: str) -> str | None:
+        path = dataset_path(root, name, as_of)
         if not path.is_file():
             return None
-        if name.endswith(".json"):
+        if name == "manifest":
             return str(pl.read_json(path)["stage"][0])
+        if name == "exports":
+            return str(pl.read_csv(path)["recommended_stage"][0])
         return str(pl.read_parquet(path)["recommended_stage"][0])
 
-    return {"scores": read("scores", "scores.parquet"),
-            "exports": read("exports", "export.parquet"),
-            "runs": read("runs", "manifest.json")}
+    return {"scores": read("scores"), "exports": read("exports"), "runs": read("manifest")}
 
 
 def whole(stage: str) -> dict[str, str | None]:
@@ -303,7 +310,7 @@ def test_publish_refuses_a_run_without_manifest_and_a_second_publish(tmp_path: P
     publish_run(tmp_path, AS_OF, "lead")
     with staging_folder(tmp_path) as staging:
         write_parquet(pl.DataFrame({"lead_id": ["L1"], "recommended_stage": ["x"]}),
-                      partition(staging, "scores", AS_OF) / "scores.parquet")
+                      dataset_path(staging, "scores", AS_OF))
         with pytest.raises(ValueError, match="no manifest"):
             publish(staging, tmp_path, AS_OF)
         write_run(staging, AS_OF, "once")

@@ -75,7 +75,7 @@ def test_x_education_maps_its_columns_and_sets_the_documented_constant(x_educati
     assert valid["lead_id"].n_unique() == X_EDUCATION_ROWS
     assert valid["created_at"].dt.date().unique().to_list() == [date(2015, 1, 1)]
     assert valid["opted_out"].sum() == 734
-    assert x_education.source.file_info["profile"]["constants"] == {"created_at": "2015-01-01"}
+    assert x_education.source.file_info.profile["constants"] == {"created_at": "2015-01-01"}
 
 
 def test_x_education_countries_become_iso_codes_or_missing(x_education: Read) -> None:
@@ -95,8 +95,8 @@ def test_x_education_trailing_comma_column_is_dropped_and_every_other_column_pas
     passed = [c for c in export_columns if c not in mapped]
     assert len(passed) == 33
     assert [c for c in x_education.valid.columns if c in passed] == passed
-    assert x_education.source.file_info["dialect"]["dropped_empty_columns"] == [38]
-    assert x_education.source.file_info["dialect"]["line_terminator"] == "\r\n"
+    assert x_education.source.file_info.dialect["dropped_empty_columns"] == [38]
+    assert x_education.source.file_info.dialect["line_terminator"] == "\r\n"
 
 
 def test_x_education_select_passes_through_unchanged_and_reads_as_missing(

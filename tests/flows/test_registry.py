@@ -18,6 +18,7 @@ from flows.registry import (
 )
 from scoring.conversion.encoding import FeatureSpec, fit_encoding
 from scoring.conversion.estimators import TrainedModel, fit_model
+from tests.cards import a_card
 
 LIBRARIES = {"scikit-learn": "1.9.1", "numpy": "2.4.6", "skops": "0.16.0"}
 
@@ -42,7 +43,7 @@ def _tiny_model(kind: str) -> tuple[TrainedModel, np.ndarray]:
 @pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
 def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str) -> None:
     model, x = _tiny_model(kind)
-    save_model(tmp_path, "v1", model, {"version": "v1"}, "# v1\n")
+    save_model(tmp_path, "v1", model, a_card("v1"), "# v1\n")
     loaded = load_model(tmp_path, "v1")
     np.testing.assert_array_equal(loaded.probability(x), model.probability(x))
     np.testing.assert_allclose(loaded.contributions(x)[1], model.contributions(x)[1])
@@ -69,17 +70,17 @@ def test_model_with_an_untrusted_type_is_refused(tmp_path: Path) -> None:
 
 
 def test_model_with_other_features_is_refused() -> None:
-    card = {"version": "v1", "features": ["a", "b"], "libraries": LIBRARIES}
+    card = a_card("v1", features=("a", "b"), libraries=LIBRARIES)
     with pytest.raises(ModelError, match="different feature set"):
         check_compatible(card, ["a", "c"], LIBRARIES)
 
 
 def test_model_from_another_major_library_version_is_refused() -> None:
-    card = {"version": "v1", "features": ["a"], "libraries": {**LIBRARIES, "numpy": "1.26.4"}}
+    card = a_card("v1", features=("a",), libraries={**LIBRARIES, "numpy": "1.26.4"})
     with pytest.raises(ModelError, match=r"numpy 1\.26\.4"):
         check_compatible(card, ["a"], LIBRARIES)
 
 
 def test_minor_library_differences_are_accepted() -> None:
-    card = {"version": "v1", "features": ["a"], "libraries": {**LIBRARIES, "numpy": "2.0.0"}}
+    card = a_card("v1", features=("a",), libraries={**LIBRARIES, "numpy": "2.0.0"})
     check_compatible(card, ["a"], LIBRARIES)

@@ -10,13 +10,15 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from features.schema import SCORED_COLUMNS, STAGES
+from flows.catalog import OUTPUTS, dataset_path, read_manifest
+from flows.registry import current_version, read_card
+from scoring.records import RunManifest, TrainingResult
 
 pytestmark = pytest.mark.slow
 
@@ -26,20 +28,13 @@ class DemoRun:
     out: Path
     as_of: date
     earlier: date
-    trained: dict[str, Any]
-    manifest: dict[str, Any]
+    trained: TrainingResult
+    manifest: RunManifest
 
 
 def _run_paths(out: Path, as_of: date) -> dict[str, Path]:
-    stamp = f"as_of={as_of.isoformat()}"
-    return {
-        "scores": out / "scores" / stamp / "scores.parquet",
-        "export": out / "exports" / stamp / "leads_for_crm.csv",
-        "quarantine": out / "quarantine" / stamp / "quarantine.parquet",
-        "duplicates": out / "duplicates" / stamp / "duplicates.parquet",
-        "report": out / "reports" / stamp / "report.md",
-        "manifest": out / "runs" / stamp / "manifest.json",
-    }
+    """Every output of the run for as_of, by catalog name."""
+    return {name: dataset_path(out, name, as_of) for name in OUTPUTS}
 
 
 @pytest.fixture(scope="session")
@@ -69,21 +64,23 @@ def test_every_output_of_a_run_is_written(demo: DemoRun) -> None:
 
 
 def test_training_registers_a_current_model_with_a_card(demo: DemoRun) -> None:
-    assert demo.trained["status"] == "trained", demo.trained["message"]
-    folder = Path(demo.trained["model_folder"])
+    assert demo.trained.status == "trained", demo.trained.message
+    assert demo.trained.version is not None and demo.trained.model_folder is not None
+    folder = Path(demo.trained.model_folder)
     for name in ("model.skops", "encoding.json", "card.json", "card.md"):
         assert (folder / name).is_file()
-    current = json.loads((demo.out / "models" / "current.json").read_text())
-    assert current["version"] == demo.trained["version"]
-    card = json.loads((folder / "card.json").read_text())
-    assert card["data_window"]["validation_window"][0] > card["data_window"]["first_snapshot"]
-    assert set(card["metrics"]["validation_by_candidate"]) == {"logistic", "gradient_boosting"}
+    assert current_version(demo.out / "models") == demo.trained.version
+    card = read_card(demo.out / "models", demo.trained.version)
+    window = card.data_window
+    assert window.validation_window[0] > window.first_snapshot.isoformat()
+    assert set(card.metrics.validation_by_candidate) == {"logistic", "gradient_boosting"}
+    assert card.metrics == demo.trained.metrics
 
 
 def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun) -> None:
     scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
     assert scores["conversion_probability"].null_count() == 0
-    assert (scores["model_version"] == demo.trained["version"]).all()
+    assert (scores["model_version"] == demo.trained.version).all()
     assert (scores["probability_status"] == "model").all()
     assert (scores["reasons"].list.len() > 0).all()
     assert scores["conversion_probability"].is_between(0, 1).all()
@@ -100,8 +97,8 @@ def test_every_input_lead_row_is_scored_merged_or_quarantined(
     assert scored.height + merged.height + quarantined.height == rows_in
     assert set(merged["survivor_id"]) <= set(scored["lead_id"])
     assert quarantined["reason"].null_count() == 0
-    counts = demo.manifest["counts"]["leads"]
-    assert counts["read"] == rows_in and counts["scored"] == scored.height
+    counts = demo.manifest.counts["leads"]
+    assert counts.read == rows_in and counts.rows("scored") == scored.height
 
 
 def test_merged_ids_on_survivors_match_the_duplicates_file(demo: DemoRun) -> None:
@@ -115,20 +112,20 @@ def test_merged_ids_on_survivors_match_the_duplicates_file(demo: DemoRun) -> Non
 
 
 def test_second_run_reports_changes_since_the_previous_run(demo: DemoRun) -> None:
-    previous = demo.manifest["funnel"]["vs_previous_run"]
-    assert previous["previous_as_of"] == demo.earlier.isoformat()
+    previous = demo.manifest.funnel.vs_previous_run
+    assert previous.previous_as_of == demo.earlier
     scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
     earlier = pl.read_parquet(_run_paths(demo.out, demo.earlier)["scores"])
     both = scores.join(earlier.select("lead_id", pl.col("recommended_stage").alias("before")),
                        on="lead_id")
     assert (both["previous_stage"] == both["before"]).all()
     changed = both.filter(pl.col("before") != pl.col("recommended_stage")).height
-    assert previous["changed"] == changed
+    assert previous.changed == changed
 
 
 def test_crm_export_has_one_row_per_scored_lead_and_flat_cells(demo: DemoRun) -> None:
     paths = _run_paths(demo.out, demo.as_of)
-    export = pl.read_csv(paths["export"], infer_schema=False)
+    export = pl.read_csv(paths["exports"], infer_schema=False)
     scores = pl.read_parquet(paths["scores"])
     assert export.height == scores.height
     assert "crm_record_id" in export.columns, "the export's own columns must pass through"
@@ -136,33 +133,48 @@ def test_crm_export_has_one_row_per_scored_lead_and_flat_cells(demo: DemoRun) ->
 
 
 def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) -> None:
-    manifest = json.loads(_run_paths(demo.out, demo.as_of)["manifest"].read_text())
-    assert len(manifest["inputs"]["leads"]["sha256"]) == 64
-    assert manifest["inputs"]["companies"]["dialect"]["delimiter"] == ";"
-    assert len(manifest["config"]["sha256"]) == 64
-    assert manifest["model"] == {"status": "model", "version": demo.trained["version"],
-                                 "note": None}
+    manifest = read_manifest(demo.out, demo.as_of)
+    assert manifest is not None
+    leads, companies = manifest.inputs["leads"], manifest.inputs["companies"]
+    assert leads.sha256 is not None and len(leads.sha256) == 64
+    assert companies.dialect is not None and companies.dialect["delimiter"] == ";"
+    assert len(manifest.config.sha256) == 64
+    assert manifest.model.model_dump() == {"status": "model", "version": demo.trained.version,
+                                           "note": None}
     assert {"read_and_validate", "features", "predict_and_explain"} <= set(
-        manifest["timings_seconds"])
-    for source, counts in manifest["counts"].items():
-        parts = sum(v for k, v in counts.items() if k not in ("read", "scored"))
-        assert parts == counts["read"], source
-    assert manifest["outputs"]["scores"]["rows"] == manifest["funnel"]["leads"]
+        manifest.timings_seconds)
+    for source, counts in manifest.counts.items():
+        parts = sum(v for k, v in counts.buckets.items() if k != "scored")
+        assert parts == counts.read, source
+    assert manifest.outputs["scores"].rows == manifest.funnel.leads
+    assert manifest == demo.manifest, "the flow returns the manifest it wrote"
+
+
+def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
+    text = _run_paths(demo.out, demo.as_of)["manifest"].read_text(encoding="utf-8")
+    on_disk = json.loads(text)
+    assert list(on_disk) == ["run", "inputs", "config", "model", "counts", "enrichment",
+                             "quarantine", "value_issues", "funnel", "timings_seconds", "outputs"]
+    assert on_disk["counts"]["leads"]["read"] == demo.manifest.counts["leads"].read
+    assert on_disk["run"]["started_at"].endswith("+00:00")
+    assert set(on_disk["outputs"]) == set(OUTPUTS) - {"manifest"}
+    assert on_disk["outputs"]["report"] == {"path": f"reports/as_of={demo.as_of}/report.md"}
+    assert RunManifest.from_json(on_disk).to_json() == on_disk
 
 
 def test_manifest_enrichment_report_adds_up(demo: DemoRun) -> None:
-    enrichment = json.loads(_run_paths(demo.out, demo.as_of)["manifest"].read_text())["enrichment"]
+    enrichment = demo.manifest.enrichment
     scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
-    assert enrichment["leads"] == scores.height
-    by_method = {m: v["count"] for m, v in enrichment["by_method"].items()}
-    assert sum(by_method.values()) == enrichment["leads"]
-    assert sum(enrichment["unmatched_reasons"].values()) == by_method["none"]
-    assert enrichment["firmographics"]["with_company_data"] <= enrichment["matched"]
+    assert enrichment.leads == scores.height
+    by_method = {m: v.count for m, v in enrichment.by_method.items()}
+    assert sum(by_method.values()) == enrichment.leads
+    assert sum(enrichment.unmatched_reasons.values()) == by_method["none"]
+    assert enrichment.firmographics.with_company_data <= enrichment.matched
     # The sample has companies sharing a name in one country: counted, never matched on.
-    assert enrichment["ambiguous_company_names"] > 0
-    ambiguous = [n for reason, n in enrichment["unmatched_reasons"].items()
+    assert enrichment.ambiguous_company_names > 0
+    ambiguous = [n for reason, n in enrichment.unmatched_reasons.items()
                  if reason.startswith("ambiguous")]
-    assert enrichment["ambiguous_leads"] == sum(ambiguous)
+    assert enrichment.ambiguous_leads == sum(ambiguous)
 
 
 def test_same_as_of_gives_identical_scores(
@@ -185,7 +197,7 @@ def test_rerunning_an_as_of_in_place_is_byte_identical(
     from flows.score import score_flow
 
     paths = _run_paths(demo.out, demo.as_of)
-    before = {k: paths[k].read_bytes() for k in ("scores", "export", "quarantine", "duplicates")}
+    before = {k: paths[k].read_bytes() for k in ("scores", "exports", "quarantine", "duplicates")}
     score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=demo.out)
     for name, content in before.items():
         assert paths[name].read_bytes() == content, f"{name} changed on a re-run"
@@ -200,7 +212,7 @@ def test_without_a_model_every_row_says_why(
     manifest = score_flow(as_of=sample_export_date, inputs=sample_dir, config=default_config,
                           out=tmp_path)
     scores = pl.read_parquet(_run_paths(tmp_path, sample_export_date)["scores"])
-    assert manifest["model"]["status"] == "no_model"
+    assert manifest.model.status == "no_model"
     assert scores["conversion_probability"].null_count() == scores.height
     assert (scores["probability_status"] == "no_model").all()
     assert scores["reasons"].list.eval(pl.element().str.contains("No conversion probability"))\
@@ -218,12 +230,12 @@ def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
     write_sample(inputs, leads=200, seed=5, export_date=date(2026, 11, 1))
     out = tmp_path / "out"
     trained = train_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
-    assert trained["status"] == "insufficient_history"
-    assert "min_labelled_rows" in trained["message"]
+    assert trained.status == "insufficient_history"
+    assert "min_labelled_rows" in trained.message
     assert not (out / "models" / "current.json").exists()
     manifest = score_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
     scores = pl.read_parquet(_run_paths(out, date(2026, 11, 1))["scores"])
-    assert manifest["model"]["status"] == "insufficient_history"
+    assert manifest.model.status == "insufficient_history"
     assert (scores["probability_status"] == "insufficient_history").all()
     assert scores["conversion_probability"].null_count() == scores.height
     assert scores["reasons"].list.eval(
