@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from features.config import FeaturesConfig
+from features.point_in_time.registry import Family, family_columns
 from features.point_in_time.snapshots import (
     SNAPSHOT_KEY,
     as_of_start,
@@ -21,30 +22,8 @@ from features.point_in_time.snapshots import (
 
 _ALWAYS_KNOWN = datetime(1900, 1, 1, tzinfo=UTC)
 
-FIRMOGRAPHIC_COLUMNS = (
-    "has_firmographics",
-    "industry_code",
-    "industry",
-    "employees",
-    "revenue",
-    "company_age_years",
-    "technologies",
-    "open_jobs",
-    "company_status",
-    "company_domain",
-    "firmographics_updated_at",
-    "firmographics_age_days",
-    "firmographics_stale",
-)
-
-EVENT_COLUMNS = (
-    "funded_recently",
-    "days_since_funding",
-    "hiring_events_recent",
-    "expansion_recently",
-    "leadership_change_recently",
-    "bankrupt",
-)
+FIRMOGRAPHIC_COLUMNS = family_columns(Family.FIRMOGRAPHICS)
+EVENT_COLUMNS = family_columns(Family.COMPANY_EVENTS)
 
 
 def firmographic_features(

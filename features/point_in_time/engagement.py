@@ -11,25 +11,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from features.config import FeaturesConfig, StagesConfig
+from features.point_in_time.registry import COUNTED_TYPES, Family, family_columns, window_column
 from features.point_in_time.snapshots import (
     SNAPSHOT_KEY,
     as_of_start,
     days_before_as_of,
     known_before_as_of,
-)
-
-# Activity types counted one by one over the longest engagement window (model features).
-COUNTED_TYPES = (
-    "email_open",
-    "email_click",
-    "page_view",
-    "pricing_page_view",
-    "content_download",
-    "form_submit",
-    "webinar_attended",
-    "meeting",
-    "call",
-    "reply",
 )
 
 
@@ -39,28 +26,17 @@ def _age_days() -> pl.Expr:
 
 
 def engagement_columns(features: FeaturesConfig, stages: StagesConfig) -> list[str]:
-    """The names :func:`engagement_features` adds, in order (they depend on the config)."""
-    longest = max(features.engagement_windows_days)
-    return [
-        "activity_count_total",
-        "days_since_last_activity",
-        *[f"activity_count_{w}d" for w in features.engagement_windows_days],
-        "engagement_decayed",
-        *[f"{t}_{longest}d" for t in COUNTED_TYPES],
-        "intent_signals_recent",
-        "days_since_intent_signal",
-        "last_intent_signal",
-        "unsubscribed",
-        "bounced_activity",
-    ]
+    """The names :func:`engagement_features` adds, in order (the windows come from the config;
+    the registry declares them)."""
+    return list(family_columns(Family.ENGAGEMENT, features.engagement_windows_days))
 
 
 def _count_columns(windows: Sequence[int]) -> list[str]:
     longest = max(windows)
     return [
         "activity_count_total",
-        *[f"activity_count_{w}d" for w in windows],
-        *[f"{t}_{longest}d" for t in COUNTED_TYPES],
+        *[window_column("activity_count", w) for w in windows],
+        *[window_column(t, longest) for t in COUNTED_TYPES],
         "intent_signals_recent",
     ]
 
@@ -77,12 +53,13 @@ def _aggregations(
     return [
         pl.len().cast(pl.Int32).alias("activity_count_total"),
         days.min().alias("days_since_last_activity"),
-        *[(days <= w).sum().cast(pl.Int32).alias(f"activity_count_{w}d") for w in windows],
+        *[(days <= w).sum().cast(pl.Int32).alias(window_column("activity_count", w))
+          for w in windows],
         # Rounded: a float sum's last bits depend on the order rows arrive in, and re-runs
         # must agree to the bit.
         (0.5 ** (_age_days() / half_life)).sum().round(9).alias("engagement_decayed"),
         *[
-            ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(f"{t}_{longest}d")
+            ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(window_column(t, longest))
             for t in COUNTED_TYPES
         ],
         (is_intent & (days <= signal_window)).sum().cast(pl.Int32)

@@ -9,30 +9,10 @@ from features.point_in_time.person import (
     seniority_from_title,
     seniority_level,
 )
+from features.point_in_time.registry import Family, family_columns
 from features.point_in_time.snapshots import SNAPSHOT_KEY, days_before_as_of
 
-LEAD_COLUMNS = (
-    "seniority",
-    "seniority_level",
-    "department",
-    "email_quality",
-    "has_phone",
-    "lead_age_days",
-    "budget",
-    "has_budget",
-    "timeline_days",
-    "has_need",
-    "lead_source",
-    "country",
-    "crm_stage",
-    "opted_out",
-    "bounced",
-    "match_method",
-    "match_confidence",
-    "lead_business_id",
-    "lead_email_domain",
-    "lead_website_domain",
-)
+LEAD_COLUMNS = family_columns(Family.LEAD)
 
 
 def lead_features(

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.point_in_time.registry import Family, family_columns
 from features.point_in_time.snapshots import SNAPSHOT_KEY, as_of_start, known_before_as_of
 
-PIPELINE_COLUMNS = (
-    "open_opportunity",
-    "won_deal",
-    "last_won_at",
-    "lost_opportunities",
-    "company_open_opportunity",
-    "company_won_deal",
-)
+PIPELINE_COLUMNS = family_columns(Family.PIPELINE)
 
 
 def _closed_before_as_of() -> pl.Expr:

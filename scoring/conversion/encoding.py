@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from features.config import Config
-from features.point_in_time.engagement import COUNTED_TYPES
+from features.point_in_time.registry import feature_columns
 
 
 @dataclass(frozen=True)
@@ -34,37 +34,19 @@ class FeatureSpec:
         return self.numeric + self.boolean + self.categorical
 
 
-# Lead fields an export carries only as they are today, with no history, and that sales fill in
-# during qualification (budget, timeline, need): at a past snapshot date they would tell the
-# model what happened later. They feed ICP rules (which score today), never the model.
-UNDATED_LEAD_FIELDS = ("budget", "has_budget", "timeline_days", "has_need")
-
-
 def canonical_feature_spec(cfg: Config) -> FeatureSpec:
-    """The model features of the canonical pipeline (they depend on the configured windows).
+    """The model features of the canonical pipeline: the registry's features with a model use,
+    in registry order, at the configured engagement windows.
 
-    Leaves out UNDATED_LEAD_FIELDS (see there)."""
-    windows = cfg.features.engagement_windows_days
-    longest = max(windows)
+    The registry leaves out the undated lead fields (budget, timeline, need): exports carry them
+    only as they are today, filled in during qualification, so at a past snapshot date they would
+    tell the model what happened later. They feed ICP rules (which score today), never the model.
+    """
+    columns = feature_columns(cfg.features.engagement_windows_days)
     return FeatureSpec(
-        numeric=(
-            "activity_count_total", "days_since_last_activity",
-            *[f"activity_count_{w}d" for w in windows],
-            "engagement_decayed",
-            *[f"{t}_{longest}d" for t in COUNTED_TYPES],
-            "intent_signals_recent", "days_since_intent_signal",
-            "seniority_level", "lead_age_days",
-            "employees", "revenue", "company_age_years", "open_jobs", "firmographics_age_days",
-            "days_since_funding", "hiring_events_recent", "match_confidence", "lost_opportunities",
-        ),
-        boolean=(
-            "has_phone", "has_firmographics", "funded_recently",
-            "expansion_recently", "leadership_change_recently", "company_open_opportunity",
-        ),
-        categorical=(
-            "seniority", "department", "email_quality", "lead_source", "country",
-            "industry_division", "last_intent_signal", "match_method",
-        ),
+        numeric=tuple(c.name for c in columns if c.model == "numeric"),
+        boolean=tuple(c.name for c in columns if c.model == "boolean"),
+        categorical=tuple(c.name for c in columns if c.model == "categorical"),
     )
 
 

@@ -14,48 +14,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import polars as pl
 
-from features.point_in_time.engagement import COUNTED_TYPES
+from features.point_in_time.registry import (
+    FACTOR_GROUPS,
+    Count,
+    Custom,
+    Flag,
+    Reason,
+    Recency,
+    Value,
+    Words,
+    column_named,
+)
 from scoring.conversion.encoding import FeatureEncoding
 from scoring.rules.stage import SIGNAL_PHRASES, days_ago
 
 FACTOR_COLUMNS = ("factors_up", "factors_down")
-
-_COUNT_NOUNS = {
-    "email_open": "email opens",
-    "email_click": "email clicks",
-    "page_view": "page views",
-    "pricing_page_view": "pricing page views",
-    "content_download": "content downloads",
-    "form_submit": "form submissions",
-    "webinar_attended": "webinars attended",
-    "meeting": "meetings",
-    "call": "calls",
-    "reply": "replies",
-}
-_SENIORITY_WORDS = {
-    "c_level": "C-level title", "vp": "VP title", "director": "director-level title",
-    "manager": "manager title", "individual": "individual-contributor title",
-    "unknown": "seniority not clear from the title",
-}
-_DEPARTMENT_WORDS = {
-    "it": "works in IT", "engineering": "works in engineering", "sales": "works in sales",
-    "marketing": "works in marketing", "finance": "works in finance", "hr": "works in HR",
-    "operations": "works in operations", "executive": "works in management",
-    "other": "works outside the target departments",
-    "unknown": "department not clear from the title",
-}
-# Features that describe one thing: their contributions are added up and shown as one factor,
-# phrased by the first feature of the group (which must be in the frame). Without this, the
-# buying signal's count, recency and type could read as one raising and one lowering the odds.
-FACTOR_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("last_intent_signal", "days_since_intent_signal", "intent_signals_recent"),
-    ("seniority", "seniority_level"),
-)
-_EMAIL_WORDS = {
-    "business": "business email address", "free_mail": "free-mail address (gmail, hotmail...)",
-    "role": "shared role address (info@, sales@...)", "missing": "no email address",
-    "invalid": "malformed email address",
-}
 
 Phrase = Callable[[pl.Expr], pl.Expr]
 
@@ -113,67 +86,51 @@ def _mapped(words: dict[str, str], fallback: str) -> Phrase:
                                       return_dtype=pl.String)
 
 
-def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phrase]:
-    names = set(encoding.names)
-    longest = max([int(n.removeprefix("activity_count_").removesuffix("d"))
-                   for n in names if n.startswith("activity_count_") and n.endswith("d")
-                   and n.removeprefix("activity_count_").removesuffix("d").isdigit()] or [90])
-    phrases: dict[str, Phrase] = {
-        "activity_count_total": _count("activities in total", ""),
-        "days_since_last_activity": _optional(lambda v: pl.lit("last activity ") + days_ago(v),
-                                              "no recorded activity"),
-        "engagement_decayed": lambda v: pl.lit("recent engagement score ") + _text(v.round(1)),
-        "intent_signals_recent": _count("buying signals (demo, pricing or contact requests)",
-                                        "recently"),
-        "days_since_intent_signal": _optional(
-            lambda v: pl.lit("last buying signal ") + days_ago(v), "never sent a buying signal"),
-        "seniority_level": lambda v: pl.lit("seniority level ") + _text(v) + pl.lit(" of 5"),
-        "seniority": _mapped(_SENIORITY_WORDS, "title: "),
-        "lead_age_days": lambda v: pl.lit("lead created ") + _text(v) + pl.lit(" days ago"),
-        "budget": _optional(lambda v: pl.lit("budget of ") + _text(v.round(0)), "no budget given"),
-        "timeline_days": _optional(_timeline, "no buying timeline given"),
-        "employees": _optional(lambda v: pl.lit("company of ") + _text(v) + pl.lit(" employees"),
-                               "company size unknown"),
-        "revenue": _optional(lambda v: pl.lit("company revenue ") + _text(v.round(0)),
-                             "company revenue unknown"),
-        "company_age_years": _optional(lambda v: pl.lit("company founded ") + _text(v)
-                                       + pl.lit(" years ago"), "company age unknown"),
-        "open_jobs": _optional(lambda v: pl.lit("company has ") + _text(v)
-                               + pl.lit(" open jobs"), "company hiring unknown"),
-        "firmographics_age_days": _optional(lambda v: pl.lit("company data ") + _text(v)
-                                            + pl.lit(" days old"), "no dated company data"),
-        "days_since_funding": _optional(lambda v: pl.lit("company raised funding ")
-                                        + days_ago(v), "no known funding round"),
-        "hiring_events_recent": _count("hiring announcements at the company", "recently"),
-        "match_confidence": _optional(lambda v: pl.lit("company identified (confidence ")
-                                      + _text(v.round(2)) + pl.lit(")"), "company not identified"),
-        "lost_opportunities": _count("earlier lost opportunities", ""),
-        "has_phone": _flag("has a phone number", "no phone number"),
-        "has_budget": _flag("gave a budget", "no budget given"),
-        "has_need": _flag("described a need", "no need described"),
-        "has_firmographics": _flag("company data available", "no company data"),
-        "funded_recently": _flag("company raised funding recently", "no recent funding"),
-        "expansion_recently": _flag("company expanding", "no recent expansion"),
-        "leadership_change_recently": _flag("new leadership at the company",
-                                            "no leadership change"),
-        "company_open_opportunity": _flag("company already in the pipeline",
-                                          "company not in the pipeline"),
-        "department": _mapped(_DEPARTMENT_WORDS, "works in "),
-        "last_intent_signal": _buying_signal("days_since_intent_signal" in columns),
-        "email_quality": _mapped(_EMAIL_WORDS, "email: "),
-        "lead_source": _optional(lambda v: pl.lit("came from ") + v, "lead source unknown"),
-        "country": _optional(lambda v: pl.lit("based in ") + v, "country unknown"),
-        "industry_division": _optional(_industry("industry" in columns), "industry unknown"),
+def _phrased(reason: Reason) -> Phrase:
+    """The expression that writes a registry reason from the feature's value."""
+    if isinstance(reason, Count):
+        return _count(reason.noun, reason.when)
+    if isinstance(reason, Recency):
+        prefix = reason.prefix
+        return _optional(lambda v: pl.lit(prefix) + days_ago(v), reason.absent)
+    if isinstance(reason, Value):
+        return _value(reason)
+    if isinstance(reason, Flag):
+        return _flag(reason.yes, reason.no)
+    if isinstance(reason, Words):
+        return _mapped(dict(reason.words), reason.fallback)
+    raise TypeError(f"no phrase for {reason!r}")  # Custom reasons are looked up by name
 
-        "match_method": _optional(lambda v: pl.lit("company matched by ")
-                                  + v.str.replace_all("_", " "), "company not matched"),
+
+def _value(reason: Value) -> Phrase:
+    def present(v: pl.Expr) -> pl.Expr:
+        if reason.decimals is not None:
+            v = v.round(reason.decimals)
+        shown = v.str.replace_all("_", " ") if reason.underscores_as_spaces else _text(v)
+        text = pl.lit(reason.prefix) + shown
+        return text + pl.lit(reason.suffix) if reason.suffix else text
+    return present if reason.absent is None else _optional(present, reason.absent)
+
+
+def _custom_phrases(columns: Sequence[str]) -> dict[str, Phrase]:
+    """The registry's Custom reasons: phrases that read other columns of the frame too."""
+    return {
+        "timeline_days": _optional(_timeline, "no buying timeline given"),
+        "last_intent_signal": _buying_signal("days_since_intent_signal" in columns),
+        "industry_division": _optional(_industry("industry" in columns), "industry unknown"),
     }
-    for name in names:
-        if name.startswith("activity_count_") and name not in phrases:
-            window = name.removeprefix("activity_count_").removesuffix("d")
-            phrases[name] = _count("activities", f"in the last {window} days")
-    for kind in COUNTED_TYPES:
-        phrases[f"{kind}_{longest}d"] = _count(_COUNT_NOUNS[kind], f"in the last {longest} days")
+
+
+def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phrase]:
+    """A phrase for each model feature the registry declares (others get :func:`_generic`)."""
+    custom = _custom_phrases(columns)
+    phrases: dict[str, Phrase] = {}
+    for name in encoding.names:
+        declared = column_named(name)
+        if declared is None or declared.reason is None:
+            continue
+        reason = declared.reason
+        phrases[name] = custom[name] if isinstance(reason, Custom) else _phrased(reason)
     return phrases
 
 
