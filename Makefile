@@ -24,6 +24,7 @@ test-fast: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy
+	$(UV) run lint-imports
 
 bench: install
 	$(UV) run python bench/run.py
