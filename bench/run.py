@@ -42,7 +42,7 @@ def _peak_gib() -> float:
 
 
 def ensure_sample(leads: int, seed: int, folder: Path) -> dict[str, Any]:
-    from samplegen.generator import write_sample
+    from samplegen import write_sample
 
     marker = folder / "sample.json"
     if marker.is_file():

@@ -183,7 +183,7 @@ _USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError")
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from samplegen.generator import MIN_LEADS, write_sample
+    from samplegen import MIN_LEADS, write_sample
 
     if args.leads < MIN_LEADS:
         raise UsageError(f"--leads must be at least {MIN_LEADS}")

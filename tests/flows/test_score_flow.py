@@ -224,7 +224,7 @@ def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
 ) -> None:
     from flows.score import score_flow
     from flows.train import train_flow
-    from samplegen.generator import write_sample
+    from samplegen import write_sample
 
     inputs = tmp_path / "small"
     write_sample(inputs, leads=200, seed=5, export_date=date(2026, 11, 1))

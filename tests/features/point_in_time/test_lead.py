@@ -132,7 +132,7 @@ def test_has_phone_needs_a_number_with_enough_digits(phone: str | None, has_phon
     ],
 )
 def test_has_phone_is_true_for_a_number_written_with_spaces_or_dashes(phone: str) -> None:
-    # Phone numbers arrive as people type them (see samplegen.generator._phones).
+    # Phone numbers arrive as people type them (see samplegen.lead_rows._phones).
     assert features_of({"lead_id": "A", "phone": phone})["has_phone"] is True
 
 

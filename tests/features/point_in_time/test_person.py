@@ -10,7 +10,7 @@ from features.point_in_time.person import (
     seniority_from_title,
     seniority_level,
 )
-from samplegen.generator import TITLES
+from samplegen.tables import TITLES
 
 # The parser must agree with the generator's truth table on at least this share of its titles.
 MIN_AGREEMENT = 0.9

@@ -19,16 +19,14 @@ from stdnum.no import orgnr as no_orgnr
 from stdnum.se import orgnr as se_orgnr
 
 from features.schema import ACTIVITY_TYPES, COMPANY_EVENT_TYPES, SOURCES, UTC_DATETIME
-from samplegen.generator import (
+from samplegen import SOURCE_FILES, generate_sample, write_sample
+from samplegen.tables import (
     COUNTRY_NAMES,
     DEPARTMENTS,
     FREE_MAIL_DOMAINS,
     PLACEHOLDERS,
     SENIORITIES,
-    SOURCE_FILES,
     TITLES,
-    generate_sample,
-    write_sample,
 )
 
 EXPORT = date(2026, 11, 1)
