@@ -1,7 +1,8 @@
 """The canonical input contract and the scored-row contract, in one place.
 
-Every reader maps a CRM export onto these names and types (see ``../DESIGN.md``); every other module
-refers to columns through the constants here rather than retyping string literals.
+Every reader maps a CRM export onto these names and types (the README's input table and
+``docs/ingest.md`` describe them); the sources and the scored row are declared here once. Feature
+columns are declared in ``features/point_in_time/registry.py``.
 Timestamps are UTC (``Datetime("us", "UTC")``); ids are strings.
 """
 

@@ -9,8 +9,11 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from features.config import ModelConfig
-from scoring.conversion.encoding import FeatureSpec
+from scoring.conversion.encoding import FeatureSpec, fit_encoding
+from scoring.conversion.estimators import fit_model
 from scoring.conversion.train import (
+    GROUP,
+    TARGET,
     TrainingOutcome,
     history_counts,
     split_by_time,
@@ -196,12 +199,26 @@ def test_validation_window_and_counts_are_reported(trained: TrainingOutcome) -> 
     assert trained.validation_rows.height == trained.counts["validation"]["rows"]
 
 
-def test_final_model_is_refitted_on_all_labelled_rows(trained: TrainingOutcome) -> None:
-    assert trained.model is not None
-    frame = learnable()
-    probability = trained.model.probability(trained.model.encoding.matrix(frame))
-    assert probability.shape == (frame.height,)
-    assert ((probability >= 0) & (probability <= 1)).all()
+def test_final_model_is_refitted_on_all_labelled_rows() -> None:
+    # A source seen only in the validation window: the candidate fitted on the training part
+    # cannot know it; the registered model, refitted on every labelled row, must.
+    in_validation = pl.col("as_of") > LAST - timedelta(days=90)
+    frame = learnable().with_columns(
+        source=pl.when(in_validation & (pl.col("source") == "event")).then(pl.lit("partner"))
+        .otherwise(pl.col("source"))
+    )
+    outcome = train_conversion_model(frame, SPEC, CFG)
+    assert outcome.model is not None and outcome.candidate_model is not None
+    assert "partner" in outcome.model.encoding.categories["source"]
+    assert "partner" not in outcome.candidate_model.encoding.categories["source"]
+    # ... and it is the chosen kind fitted on all of them, not on a part.
+    encoding = fit_encoding(frame, SPEC, TARGET)
+    x = encoding.matrix(frame)
+    y = frame[TARGET].cast(pl.Int8).to_numpy()
+    on_all = fit_model(outcome.chosen, encoding, x, y, frame[GROUP].to_numpy(), seed=CFG.seed,
+                       isotonic_min_rows=CFG.isotonic_min_rows)
+    np.testing.assert_allclose(outcome.model.probability(x), on_all.probability(x))
+    assert not np.allclose(outcome.candidate_model.probability(x), on_all.probability(x))
 
 
 def test_a_single_candidate_is_chosen() -> None:

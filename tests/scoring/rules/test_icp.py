@@ -12,7 +12,7 @@ from features.config import Disqualifier, IcpConfig, IcpRule, parse_config
 from features.errors import ConfigError
 from scoring.rules.icp import ICP_COLUMNS, icp_fit
 
-DEFAULT_TOML = Path(__file__).resolve().parents[2] / "data" / "leadscore.toml"
+DEFAULT_TOML = Path(__file__).resolve().parents[3] / "data" / "leadscore.toml"
 
 # The columns the built-in disqualifiers read, all "no" unless a test says otherwise.
 CONSENT = {"opted_out": False, "unsubscribed": False, "bounced": False, "bounced_activity": False}
