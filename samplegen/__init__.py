@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -106,7 +107,7 @@ def _write_csv(frame: pl.DataFrame, path: Path, *, nordic: bool = False) -> None
     path.write_bytes(text.encode("cp1252"))
 
 
-def write_sample(out_dir: Path, *, leads: int, seed: int, export_date: date) -> dict:
+def write_sample(out_dir: Path, *, leads: int, seed: int, export_date: date) -> dict[str, Any]:
     """Generate the sample and write it to ``out_dir``; return the ``sample.json`` manifest.
 
     Files: ``leads.csv``, ``companies.csv`` (``;``, decimal comma, cp1252), ``activities.parquet``,
