@@ -3,8 +3,10 @@
 Method: the model's raw score (log-odds) is decomposed exactly into a bias plus one contribution per
 feature (see `scoring.conversion.estimators`). For each lead the three largest positive
 contributions become "raises" factors and the three most negative "lowers" factors, each phrased
-from the lead's own value of that feature ("12 page views in the last 90 days"). Contributions
-smaller than `min_effect` log-odds are left out: they would explain nothing.
+from the lead's own value of that feature ("page views in the last 90 days (12)"). How each
+feature is phrased is declared in `features.point_in_time.registry` (its `reason`); this module
+turns those declarations into polars expressions. Contributions smaller than `min_effect`
+log-odds are left out: they would explain nothing.
 """
 
 from __future__ import annotations
