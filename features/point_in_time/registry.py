@@ -395,8 +395,13 @@ def feature_columns(windows: Sequence[int]) -> tuple[FeatureColumn, ...]:
     return tuple(columns)
 
 
-def family_columns(family: Family, windows: Sequence[int] = (90,)) -> tuple[str, ...]:
-    """The column names a family adds, in order (only engagement depends on the windows)."""
+def family_columns(family: Family, windows: Sequence[int] | None = None) -> tuple[str, ...]:
+    """The column names a family adds, in order. Only engagement depends on the windows, and
+    needs them."""
+    if windows is None:
+        if family == Family.ENGAGEMENT:
+            raise ValueError("engagement columns depend on features.engagement_windows_days")
+        windows = (1,)  # unused: no other family has windowed columns
     return tuple(c.name for c in feature_columns(windows) if c.family == family)
 
 
