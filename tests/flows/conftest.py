@@ -13,7 +13,7 @@ def prefect_harness() -> Iterator[None]:
 
     from flows.runtime import prefect_runtime
 
-    # None: wait as long as PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (set in flows/__init__),
-    # not the harness's fixed 30 s, which a loaded two-core machine can exceed.
+    # None: wait as long as PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (set in
+    # flows/__init__), not the harness's fixed 30 s, which a loaded two-core machine can exceed.
     with prefect_test_harness(server_startup_timeout=None), prefect_runtime():
         yield
