@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -509,12 +508,12 @@ def test_three_thousand_lead_sample_fits_in_three_megabytes(folder: Path) -> Non
     assert total <= 3_000_000, total
 
 
-def test_hundred_thousand_leads_generate_in_seconds() -> None:
-    started = time.perf_counter()
+@pytest.mark.slow
+def test_hundred_thousand_leads_generate_every_row() -> None:
+    # How fast it is belongs to the benchmark (bench/), not to a timed test on a shared machine.
     frames = generate_sample(100_000, 1, EXPORT)
-    elapsed = time.perf_counter() - started
     assert frames["leads"].height == 100_000
-    assert elapsed < 15, elapsed
+    assert frames["leads"]["lead_id"].n_unique() == 100_000
 
 
 @pytest.mark.skipif(not (COMMITTED / "sample.json").exists(), reason="no committed sample")

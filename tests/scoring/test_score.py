@@ -249,7 +249,7 @@ def test_export_columns_keep_their_values_whatever_their_names() -> None:
     from datetime import date
 
     from features.schema import LEADS
-    from tests.scoring.test_stage import leads as staged_leads
+    from tests.scoring.rules.test_stage import leads as staged_leads
 
     scored = staged_leads({"lead_id": "A"}).with_columns(
         pl.lit(date(2024, 6, 1)).alias("as_of"),
