@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import skops.io as sio
@@ -36,6 +38,8 @@ _ALLOWED_TYPES = frozenset({
 })
 _CHECKED_LIBRARIES = ("scikit-learn", "numpy", "skops")
 R = TypeVar("R", bound=Record)
+# A version names a folder directly inside the registry: no separators, no "." or "..".
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -51,10 +55,14 @@ def current_version(models: Path) -> str | None:
     if not pointer.is_file():
         return None
     try:
-        return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
-    except (json.JSONDecodeError, KeyError, TypeError):
+        version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
         raise ModelError(f"{pointer}: not a model pointer ({{\"version\": ...}}); "
                          "run `leadscore train` again or fix the file") from None
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise ModelError(f"{pointer}: {version!r} is not a model version (the plain name of a "
+                         f"folder inside {models}); run `leadscore train` again or fix the file")
+    return version
 
 
 def set_current(models: Path, version: str) -> None:
@@ -153,19 +161,49 @@ def load_model(models: Path, version: str) -> TrainedModel:
     path = folder / "model.skops"
     if not path.is_file():
         raise ModelError(f"model {version}: model.skops missing in {folder}")
-    untrusted = sio.get_untrusted_types(file=path)
-    unexpected = sorted(set(untrusted) - _ALLOWED_TYPES)
-    if unexpected:
-        raise ModelError(f"model {version}: refusing to load unexpected types {unexpected}")
-    payload = sio.load(path, trusted=list(untrusted))
-    encoding = FeatureEncoding.from_json(
-        json.loads((folder / "encoding.json").read_text(encoding="utf-8"))
-    )
+    payload = _read_payload(path, version)
+    encoding = _read_encoding(folder / "encoding.json", version)
     baseline = payload.get("linear_baseline")
-    return TrainedModel(
-        kind=payload["kind"],
-        encoding=encoding,
-        estimator=payload["estimator"],
-        calibrator=payload["calibrator"],
-        linear_baseline=None if baseline is None else np.asarray(baseline, dtype=np.float64),
-    )
+    try:
+        return TrainedModel(
+            kind=payload["kind"],
+            encoding=encoding,
+            estimator=payload["estimator"],
+            calibrator=payload["calibrator"],
+            linear_baseline=None if baseline is None else np.asarray(baseline,
+                                                                     dtype=np.float64),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise ModelError(f"model {version}: {path} does not hold a leadscore model; "
+                         "run `leadscore train` again") from None
+
+
+def _read_payload(path: Path, version: str) -> dict[str, Any]:
+    """The skops payload, refusing any type outside the allow-list. Anything that is not a
+    whole skops file (a pickle, a truncated or empty file) is a ModelError naming the file."""
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = sorted(set(untrusted) - _ALLOWED_TYPES)
+        if unexpected:
+            raise ModelError(f"model {version}: {path}: refusing to load unexpected types "
+                             f"{unexpected}")
+        payload = sio.load(path, trusted=list(untrusted))
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, AttributeError,
+            json.JSONDecodeError, EOFError) as exc:
+        raise ModelError(f"model {version}: {path} is not a readable skops model "
+                         f"({type(exc).__name__}); run `leadscore train` again") from None
+    if not isinstance(payload, dict) or not {"kind", "estimator", "calibrator"} <= set(payload):
+        raise ModelError(f"model {version}: {path} does not hold a leadscore model; "
+                         "run `leadscore train` again")
+    return payload
+
+
+def _read_encoding(path: Path, version: str) -> FeatureEncoding:
+    try:
+        return FeatureEncoding.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            ValueError, AttributeError) as exc:
+        raise ModelError(f"model {version}: {path} is not a readable feature encoding "
+                         f"({type(exc).__name__}); run `leadscore train` again") from None

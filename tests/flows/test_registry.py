@@ -84,3 +84,68 @@ def test_model_from_another_major_library_version_is_refused() -> None:
 def test_minor_library_differences_are_accepted() -> None:
     card = a_card("v1", features=("a",), libraries={**LIBRARIES, "numpy": "2.0.0"})
     check_compatible(card, ["a"], LIBRARIES)
+
+
+@pytest.mark.parametrize("version", ["../elsewhere", "/tmp/elsewhere", "a/b", "..", ".", ""])
+def test_model_pointer_outside_the_registry_is_refused(tmp_path: Path, version: str) -> None:
+    import json
+
+    (tmp_path / "current.json").write_text(json.dumps({"version": version}), encoding="utf-8")
+    with pytest.raises(ModelError, match="current.json.*not a model version"):
+        current_version(tmp_path)
+
+
+def _saved(tmp_path: Path) -> Path:
+    model, _ = _tiny_model("logistic")
+    save_model(tmp_path, "v1", model, {"version": "v1"}, "# v1\n")
+    return tmp_path / "v1" / "model.skops"
+
+
+def _pickle_in_place(path: Path) -> None:
+    import pickle
+
+    path.write_bytes(pickle.dumps({"kind": "logistic"}))
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _wrong_payload(path: Path) -> None:
+    import skops.io as sio
+
+    sio.dump([1, 2, 3], path)
+
+
+def _object_array(path: Path) -> None:
+    import skops.io as sio
+
+    sio.dump({"kind": "logistic", "estimator": np.array([object()], dtype=object)}, path)
+
+
+@pytest.mark.parametrize("tamper", [_pickle_in_place, _truncated, _empty, _wrong_payload,
+                                    _object_array])
+def test_tampered_model_file_is_a_model_error_naming_the_file(tmp_path: Path, tamper) -> None:  # type: ignore[no-untyped-def]
+    path = _saved(tmp_path)
+    tamper(path)
+    with pytest.raises(ModelError, match="model.skops"):
+        load_model(tmp_path, "v1")
+
+
+def test_tampered_encoding_file_is_a_model_error_naming_the_file(tmp_path: Path) -> None:
+    path = _saved(tmp_path).with_name("encoding.json")
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="encoding.json"):
+        load_model(tmp_path, "v1")
+
+
+def test_unreadable_card_is_a_model_error_naming_the_file(tmp_path: Path) -> None:
+    from flows.registry import read_card
+
+    _saved(tmp_path).with_name("card.json").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(ModelError, match="card.json"):
+        read_card(tmp_path, "v1")
