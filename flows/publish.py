@@ -79,11 +79,12 @@ def _lock_file(folder: Path) -> Path:
     return folder.with_name(f"{folder.name}.lock")
 
 
-def _new_owned_lock(base: Path) -> tuple[int, Path]:
-    """A fresh `<id>.lock`, created and locked by us (retried if recovery removed it between
-    our open and our lock: the file we hold must still be the one at the path)."""
+def new_owned_lock(base: Path, prefix: str = "", suffix: str = "") -> tuple[int, Path]:
+    """A fresh `<prefix><id><suffix>.lock`, created and locked by us (retried if recovery
+    removed it between our open and our lock: the file we hold must still be the one at the
+    path)."""
     while True:
-        path = base / f"{uuid.uuid4().hex}.lock"
+        path = base / f"{prefix}{uuid.uuid4().hex}{suffix}.lock"
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
         with suppress(FileNotFoundError):
@@ -102,7 +103,7 @@ def staging_folder(root: Path) -> Iterator[Path]:
     """
     base = root / STAGING
     base.mkdir(parents=True, exist_ok=True)
-    fd, lock_path = _new_owned_lock(base)
+    fd, lock_path = new_owned_lock(base)
     staging = base / lock_path.name.removesuffix(".lock")
     try:
         staging.mkdir()
@@ -117,7 +118,7 @@ def staging_folder(root: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def _if_abandoned(folder: Path) -> Iterator[bool]:
+def if_abandoned(folder: Path) -> Iterator[bool]:
     """True (and the owner's lock held for the block) when no live run owns `folder`."""
     try:
         fd = os.open(_lock_file(folder), os.O_RDWR)
@@ -289,7 +290,7 @@ def _recover_locked(root: Path) -> list[str]:
     for staging in sorted(p for p in base.iterdir() if p.is_dir()):
         if staging.name.startswith(BROKEN_PREFIX):
             continue
-        with _if_abandoned(staging) as abandoned:
+        with if_abandoned(staging) as abandoned:
             if not abandoned:
                 continue
             try:
@@ -303,7 +304,7 @@ def _recover_locked(root: Path) -> list[str]:
             _lock_file(staging).unlink(missing_ok=True)
     for lock in sorted(base.glob("*.lock")):
         if lock.name != _PUBLISH_LOCK and not lock.with_suffix("").exists():
-            with _if_abandoned(lock.with_suffix("")) as abandoned:
+            with if_abandoned(lock.with_suffix("")) as abandoned:
                 if abandoned:
                     lock.unlink(missing_ok=True)
     return done

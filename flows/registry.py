@@ -12,12 +12,15 @@ Every file is written to a temporary name and renamed into place.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +29,7 @@ import skops.io as sio
 from pydantic import ValidationError
 
 from features.errors import ModelError
+from flows.publish import if_abandoned, new_owned_lock
 from scoring.conversion.encoding import FeatureEncoding
 from scoring.conversion.estimators import TrainedModel
 from scoring.records import ModelCard, Record, TrainingResult
@@ -103,8 +107,61 @@ def save_model(models: Path, version: str, model: TrainedModel, card: ModelCard,
     final = models / version
     if (final / "model.skops").is_file() and (final / "card.json").is_file():
         return final
-    staging = models / f".{version}.{uuid.uuid4().hex}.tmp"
-    staging.mkdir(parents=True)
+    with _model_staging(models, version) as staging:
+        _write_model_folder(staging, model, card, card_markdown)
+        if final.exists():  # a folder left incomplete by a crash (no model or no card)
+            shutil.rmtree(final)
+        staging.rename(final)
+    return final
+
+
+@contextmanager
+def _model_staging(models: Path, version: str) -> Iterator[Path]:
+    """`models/.<version>.<id>.tmp`, locked (`<name>.lock`, flock) while this process writes
+    it, and removed on the way out unless it was renamed into place. A folder left by a
+    killed `train` is removed by the next one (`remove_abandoned_model_folders`)."""
+    models.mkdir(parents=True, exist_ok=True)
+    fd, lock = new_owned_lock(models, prefix=f".{version}.", suffix=".tmp")
+    staging = lock.with_suffix("")
+    try:
+        staging.mkdir()
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_abandoned_model_folders(models: Path) -> list[str]:
+    """Delete the temporary model folders (and their locks) of `train` runs that died while
+    writing them; folders a live run still writes are left alone. Returns what was removed."""
+    if not models.is_dir():
+        return []
+    removed = []
+    for folder in sorted(models.glob(".*.tmp")):
+        if not folder.is_dir():
+            continue
+        with if_abandoned(folder) as abandoned:
+            if abandoned:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.with_name(f"{folder.name}.lock").unlink(missing_ok=True)
+                removed.append(f"removed the temporary model folder {folder.name} of a "
+                               "training run that did not finish")
+    for lock in sorted(models.glob(".*.tmp.lock")):
+        if not lock.with_suffix("").exists():
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            finally:
+                os.close(fd)
+            lock.unlink(missing_ok=True)
+    return removed
+
+
+def _write_model_folder(staging: Path, model: TrainedModel, card: dict[str, Any],
+                        card_markdown: str) -> None:
     payload = {
         "kind": model.kind,
         "estimator": model.estimator,
@@ -116,10 +173,6 @@ def save_model(models: Path, version: str, model: TrainedModel, card: ModelCard,
                                            encoding="utf-8")
     (staging / "card.json").write_text(_json_text(card), encoding="utf-8")
     (staging / "card.md").write_text(card_markdown, encoding="utf-8")
-    if final.exists():  # a folder left incomplete by a crash (no model or no card)
-        shutil.rmtree(final)
-    staging.rename(final)
-    return final
 
 
 def read_card(models: Path, version: str) -> ModelCard:

@@ -26,6 +26,7 @@ from flows.registry import (
     current_version,
     load_model,
     read_card,
+    remove_abandoned_model_folders,
     save_model,
     set_current,
     write_training_status,
@@ -96,7 +97,7 @@ def train_flow(
     cfg, config_hash = load_config(config)
     models = models or out / "models"
     out.mkdir(parents=True, exist_ok=True)
-    for step in recover_interrupted(out):
+    for step in [*recover_interrupted(out), *remove_abandoned_model_folders(models)]:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
         sources = read_inputs(inputs, cfg, staging / "work", profile)

@@ -149,3 +149,44 @@ def test_unreadable_card_is_a_model_error_naming_the_file(tmp_path: Path) -> Non
     _saved(tmp_path).with_name("card.json").write_bytes(b"\xff\xfe not json")
     with pytest.raises(ModelError, match="card.json"):
         read_card(tmp_path, "v1")
+
+
+def _killed_train_writing(models: Path, version: str) -> Path:
+    """What a `train` killed inside save_model leaves: a temporary folder and its lock file,
+    with no process holding the lock."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "import flows.registry as r\n"
+        "def die(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "r._write_model_folder = die\n"
+        "r.save_model(Path(sys.argv[1]), sys.argv[2], None, {}, '')\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(models), version], check=False)
+    left = sorted(p for p in models.glob(f".{version}.*.tmp") if p.is_dir())
+    assert len(left) == 1
+    return left[0]
+
+
+def test_temporary_folder_of_a_killed_train_is_removed_by_the_next(tmp_path: Path) -> None:
+    from flows.registry import remove_abandoned_model_folders
+
+    left = _killed_train_writing(tmp_path, "v9")
+    removed = remove_abandoned_model_folders(tmp_path)
+    assert not left.exists()
+    assert not list(tmp_path.glob(".*.lock"))
+    assert len(removed) == 1 and left.name in removed[0]
+
+
+def test_temporary_folder_of_a_live_train_is_left_alone(tmp_path: Path) -> None:
+    from flows.registry import _model_staging, remove_abandoned_model_folders
+
+    with _model_staging(tmp_path, "v9") as staging:
+        assert remove_abandoned_model_folders(tmp_path) == []
+        assert staging.is_dir()
+    assert not list(tmp_path.iterdir())
+
