@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -57,6 +58,9 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "event_type": COMPANY_EVENT_TYPES,
 }
 _LOWER_CASED = ("email", "activity_type", "event_type")
+# No CRM record, activity or company snapshot is dated before this: an earlier date is a
+# placeholder or a conversion error (0001-01-01, 1677-09-21, 1900-01-01), not a fact.
+EARLIEST_PLAUSIBLE_DATE = date(1990, 1, 1)
 
 _ISO_ALPHA2 = (
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
@@ -243,12 +247,32 @@ def _text_column(column: Column, dtype: pl.DataType, cfg: IngestConfig) -> pl.Ex
 def _value_column(
     column: Column, dtype: pl.DataType, cfg: IngestConfig, decimal_comma: bool | None
 ) -> pl.Expr:
-    """The value in its canonical type: parsed from the text, or converted from a native type."""
+    """The value in its canonical type: parsed from the text, or converted from a native type.
+
+    Numbers that are not finite (1e400 overflows to infinity) are null: no count, amount or
+    size is infinite. Dates before EARLIEST_PLAUSIBLE_DATE are kept here, for the quarantine
+    reason to name them, and dropped by ``_valid_column``."""
     if _needs_text(column, dtype):
-        return _parse_text(pl.col(_text(column.name)), column, cfg, decimal_comma)
-    native = _convert_native(pl.col(column.name), dtype, column.dtype)
-    assert native is not None  # _needs_text said so
-    return native
+        value = _parse_text(pl.col(_text(column.name)), column, cfg, decimal_comma)
+    else:
+        native = _convert_native(pl.col(column.name), dtype, column.dtype)
+        assert native is not None  # _needs_text said so
+        value = native
+    if column.dtype == pl.Float64:
+        return pl.when(value.is_finite()).then(value)
+    return value
+
+
+def _is_temporal(dtype: pl.DataType) -> bool:
+    return dtype == UTC_DATETIME or dtype == pl.Date
+
+
+def _too_early(column: Column) -> pl.Expr:
+    """The value is a date before EARLIEST_PLAUSIBLE_DATE."""
+    earliest: date | datetime = EARLIEST_PLAUSIBLE_DATE
+    if column.dtype == UTC_DATETIME:
+        earliest = datetime.combine(EARLIEST_PLAUSIBLE_DATE, datetime.min.time(), UTC)
+    return pl.col(_value(column.name)) < pl.lit(earliest, dtype=column.dtype)
 
 
 def _needs_text(column: Column, dtype: pl.DataType) -> bool:
@@ -319,6 +343,9 @@ def _convert_temporal(raw: pl.Expr, dtype: pl.DataType, target: pl.DataType) -> 
 
 
 def _valid_column(column: Column, schema: pl.Schema) -> pl.Expr:
+    if column.name in schema and _is_temporal(column.dtype):
+        value = pl.col(_value(column.name))
+        return pl.when(~_too_early(column)).then(value).alias(column.name)
     if column.name in schema:
         return pl.col(_value(column.name)).alias(column.name)
     return pl.lit(None, dtype=column.dtype).alias(column.name)
@@ -362,6 +389,10 @@ def _required_checks(present: Sequence[Column]) -> list[pl.Expr]:
             checks.append(
                 pl.when(text.is_not_null() & value.is_null()).then(pl.format(message, text))
             )
+        if _is_temporal(column.dtype):
+            early = (f"{column.name} '{{}}' is before {EARLIEST_PLAUSIBLE_DATE}: "
+                     "not a plausible date")
+            checks.append(pl.when(_too_early(column)).then(pl.format(early, text)))
     return checks
 
 
@@ -422,6 +453,10 @@ def _issue_checks(present: Sequence[Column]) -> dict[str, tuple[pl.Expr, str]]:
         if column.name == "country":
             problem = value.is_not_null() & ~value.is_in(sorted(ISO_COUNTRIES))
             checks[column.name] = (problem, "unknown country")
+        elif _is_temporal(column.dtype) and not column.required:
+            problem = text.is_not_null() & (value.is_null() | _too_early(column))
+            checks[column.name] = (problem, f"not a valid {_kind(column.dtype)} (or before "
+                                            f"{EARLIEST_PLAUSIBLE_DATE.year})")
         elif column.dtype != pl.String and not column.required:
             problem = text.is_not_null() & value.is_null()
             checks[column.name] = (problem, f"not a valid {_kind(column.dtype)}")

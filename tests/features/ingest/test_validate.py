@@ -185,9 +185,9 @@ def test_optional_value_that_does_not_parse_is_null_and_an_issue_not_a_quarantin
     expected = pl.DataFrame(
         [
             (2, "budget", "lots", "not a valid number"),
-            (2, "timeline", "soon", "not a valid date"),
+            (2, "timeline", "soon", "not a valid date (or before 1990)"),
             (2, "opted_out", "maybe", "not a valid yes/no value"),
-            (3, "timeline", "Q3", "not a valid date"),
+            (3, "timeline", "Q3", "not a valid date (or before 1990)"),
         ],
         schema=VALUE_ISSUE_SCHEMA,
         orient="row",
@@ -505,3 +505,50 @@ def test_random_input_never_crashes_nor_loses_or_duplicates_a_row(
     raw = data.draw(_raw_frames(source))
     result = validate_source(raw.lazy(), source, CFG, file_label="x.csv")
     _check_partition(raw, result)
+
+
+# ---- implausible values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "inf", "-inf"])
+def test_numbers_that_overflow_or_are_not_finite_are_an_issue(text: str) -> None:
+    valid, quarantine, issues = _validate(
+        {"lead_id": ["L1"], "created_at": ["2024-01-01"], "budget": [text]}
+    )
+    assert quarantine.is_empty()
+    assert valid["budget"].to_list() == [None]
+    assert issues.rows() == [(2, "budget", text, "not a valid number")]
+
+
+def test_native_infinite_number_is_an_issue() -> None:
+    valid, _, issues = _validate({"company_name": ["Acme"], "revenue": [float("inf")]},
+                                 COMPANIES)
+    assert valid["revenue"].to_list() == [None]
+    assert [r[1] for r in issues.rows()] == ["revenue"]
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "1677-09-21", "1989-12-31"])
+def test_required_date_before_1990_quarantines_with_a_reason(text: str) -> None:
+    _, quarantine, _ = _validate({"lead_id": ["L1"], "created_at": [text]})
+    assert _reasons(quarantine) == {
+        2: f"created_at '{text}' is before 1990-01-01: not a plausible date"}
+
+
+def test_native_date_before_1990_quarantines_too() -> None:
+    _, quarantine, _ = _validate({"lead_id": ["L1"], "created_at": [datetime(1677, 9, 22)]})
+    assert "before 1990-01-01" in _reasons(quarantine)[2]
+
+
+def test_optional_date_before_1990_is_null_and_an_issue() -> None:
+    valid, quarantine, issues = _validate(
+        {"lead_id": ["L1"], "created_at": ["2024-01-01"], "timeline": ["0001-01-01"]}
+    )
+    assert quarantine.is_empty()
+    assert valid["timeline"].to_list() == [None]
+    assert issues.rows() == [(2, "timeline", "0001-01-01", "not a valid date (or before 1990)")]
+
+
+def test_dates_from_1990_on_are_kept() -> None:
+    valid, quarantine, _ = _validate({"lead_id": ["L1"], "created_at": ["1990-01-01"]})
+    assert quarantine.is_empty()
+    assert valid["created_at"].to_list() == [datetime(1990, 1, 1, tzinfo=UTC)]
