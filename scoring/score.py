@@ -69,6 +69,16 @@ def with_probabilities(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFra
 def _predicted(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFrame:
     model = verdict.model
     assert model is not None
+    if frame.height == 0:  # scikit-learn refuses zero rows; zero leads is a normal run
+        empty = pl.lit([], dtype=pl.List(pl.String))
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("conversion_probability"),
+            pl.lit("model").alias("probability_status"),
+            pl.lit(None, dtype=pl.String).alias("probability_note"),
+            pl.lit(verdict.version, dtype=pl.String).alias("model_version"),
+            empty.alias("factors_up"),
+            empty.alias("factors_down"),
+        )
     matrix = model.encoding.matrix(frame)
     probability = model.probability(matrix)
     _, contributions = model.contributions(matrix)

@@ -274,3 +274,14 @@ def test_export_columns_keep_their_values_whatever_their_names() -> None:
     assert (row["priority_export_2"], row["priority_export"]) == ("High!", "kept too")
     assert row["industry"] == "SaaS (CRM)"
     assert isinstance(row["priority"], int)  # ours: the rank
+
+
+def test_with_a_model_an_empty_frame_stays_empty_with_the_columns(
+    tiny_model: TrainedModel,
+) -> None:
+    verdict = ModelVerdict("model", model=tiny_model, version="v1")
+    out = with_probabilities(LEADS.clear(), verdict)
+    assert out.height == 0
+    assert set(ADDED) <= set(out.columns)
+    assert out.schema["conversion_probability"] == pl.Float64
+    assert out.schema["factors_up"] == pl.List(pl.String)
