@@ -171,6 +171,9 @@ class IngestConfig(_Frozen):
     )
     # How to read an ambiguous date like 03/04/2025: day first (Nordic and most of Europe) or not.
     day_first: bool = True
+    # A run's as_of may be at most this many days after the newest record in the inputs: a
+    # later date (a typo such as 9999-12-31, or a stale export) would score old data as current.
+    max_days_after_newest_record: int = Field(7, ge=0)
 
 
 class MatchingConfig(_Frozen):

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from features.config import Config
+from features.errors import InputError
 from features.point_in_time.assemble import PreparedInputs, build_features
 from features.point_in_time.snapshots import scoring_snapshots
 from features.resolve.accounting import reconcile
@@ -75,6 +76,33 @@ class Materialized:
     buckets: pl.DataFrame
     rows_read: dict[str, int]
     quarantined_by_validation: dict[str, int]
+    newest_record: date | None = None
+
+
+# The dates that say when each source's records happened (the newest one bounds as_of).
+_RECORD_DATES = {"leads": "created_at", "activities": "occurred_at",
+                 "opportunities": "created_at", "company_events": "occurred_at"}
+
+
+def _newest_record(sources: dict[str, SourceInput]) -> pl.LazyFrame:
+    """One row, column `newest`: the latest record date over every source, known or not."""
+    latest = [sources[name].validated.valid.select(pl.col(column).max().cast(pl.Date)
+                                                    .alias("newest"))
+              for name, column in _RECORD_DATES.items() if name in sources]
+    return pl.concat(latest).select(pl.col("newest").max())
+
+
+def check_as_of(as_of: date, newest_record: date | None, cfg: Config) -> None:
+    """InputError when as_of is more than `ingest.max_days_after_newest_record` days after
+    the newest record in the inputs (dates before the newest are always fine: backfills)."""
+    limit = cfg.ingest.max_days_after_newest_record
+    if newest_record is not None and (as_of - newest_record).days > limit:
+        raise InputError(
+            f"as_of {as_of} is {(as_of - newest_record).days} days after the newest record in "
+            f"the inputs ({newest_record}); an export that old would be scored as current. "
+            f"Pass --as-of within {limit} days of the export, or raise "
+            "[ingest].max_days_after_newest_record"
+        )
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -127,6 +155,7 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Material
         "value_issues": pl.concat(issues, how="diagonal_relaxed") if issues else pl.LazyFrame(),
         "duplicates": prepared.duplicates.sort("lead_id"),
         "buckets": prepared.buckets,
+        "newest": _newest_record(sources),
     }
     rows_read = {f"read:{n}": s.raw_rows for n, s in sources.items()}
     rejected = {f"rejected:{n}": (s.validated.quarantine.select(pl.len())
@@ -144,6 +173,7 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Material
         buckets=got["buckets"],
         rows_read={n: int(got[f"read:{n}"].item()) for n in sources},
         quarantined_by_validation={n: int(got[f"rejected:{n}"].item()) for n in sources},
+        newest_record=got["newest"].item(),
     )
 
 
@@ -263,6 +293,7 @@ def score_flow(
             logger.warning("No conversion model: %s", verdict.note)
         with _timed(timings, "collect_inputs"):
             materialized = materialize(sources, prepared)
+        check_as_of(as_of, materialized.newest_record, cfg)
         with _timed(timings, "features"):
             features = score_features(materialized.inputs, cfg, as_of)
         with _timed(timings, "predict_and_explain"):

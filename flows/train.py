@@ -31,7 +31,14 @@ from flows.registry import (
     set_current,
     write_training_status,
 )
-from flows.score import DEFAULT_CONFIG, SAMPLE_INPUTS, materialize, prepare_inputs, read_inputs
+from flows.score import (
+    DEFAULT_CONFIG,
+    SAMPLE_INPUTS,
+    check_as_of,
+    materialize,
+    prepare_inputs,
+    read_inputs,
+)
 from scoring.conversion.card import card_markdown, model_card
 from scoring.conversion.encoding import canonical_feature_spec
 from scoring.conversion.promotion import decide_promotion
@@ -103,6 +110,7 @@ def train_flow(
         sources = read_inputs(inputs, cfg, staging / "work", profile)
         prepared = prepare_inputs(sources, cfg, as_of)
         held = materialize(sources, prepared)
+        check_as_of(as_of, held.newest_record, cfg)
         dates = labelled_snapshot_dates(cfg, as_of)
         labelled = build_training_set(held.inputs, cfg, dates)
         outcome = fit_and_select(labelled, cfg)

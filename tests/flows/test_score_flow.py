@@ -240,3 +240,56 @@ def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
     assert scores["conversion_probability"].null_count() == scores.height
     assert scores["reasons"].list.eval(
         pl.element().str.contains("too little history")).list.any().all()
+
+
+def test_header_only_leads_with_a_trained_model_is_a_run_of_zero_leads(
+    demo: DemoRun, tmp_path: Path, sample_dir: Path, default_config: Path,
+) -> None:
+    from flows.score import score_flow
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    header = (sample_dir / "leads.csv").read_text(encoding="utf-8").splitlines()[0]
+    (inputs / "leads.csv").write_text(header + "\n", encoding="utf-8")
+    (inputs / "activities.parquet").write_bytes((sample_dir / "activities.parquet").read_bytes())
+    manifest = score_flow(as_of=demo.as_of, inputs=inputs, config=default_config,
+                          out=tmp_path / "out", models=demo.out / "models")
+    assert manifest["model"]["status"] == "model"
+    assert pl.read_parquet(_run_paths(tmp_path / "out", demo.as_of)["scores"]).height == 0
+
+
+def test_as_of_before_any_lead_with_a_trained_model_scores_nothing(
+    demo: DemoRun, tmp_path: Path, sample_dir: Path, default_config: Path,
+) -> None:
+    from flows.score import score_flow
+
+    as_of = date(2020, 1, 1)
+    score_flow(as_of=as_of, inputs=sample_dir, config=default_config, out=tmp_path / "out",
+               models=demo.out / "models")
+    scores = pl.read_parquet(_run_paths(tmp_path / "out", as_of)["scores"])
+    assert scores.height == 0
+
+
+def test_as_of_far_past_the_newest_record_is_an_input_error_and_publishes_nothing(
+    prefect_harness: None, tmp_path: Path, sample_dir: Path, default_config: Path,
+) -> None:
+    from features.errors import InputError
+    from flows.score import score_flow
+
+    with pytest.raises(InputError, match=r"as_of 9999-12-31 is \d+ days after the newest record"):
+        score_flow(as_of=date(9999, 12, 31), inputs=sample_dir, config=default_config,
+                   out=tmp_path / "out")
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_as_of_bound_allows_a_week_after_the_newest_record() -> None:
+    from features.config import Config
+    from features.errors import InputError
+    from flows.score import check_as_of
+
+    newest = date(2026, 10, 31)
+    check_as_of(date(2026, 11, 7), newest, Config())
+    check_as_of(date(2020, 1, 1), newest, Config())  # backfills of the past are fine
+    check_as_of(date(2026, 11, 7), None, Config())  # nothing dated: nothing to compare
+    with pytest.raises(InputError, match="max_days_after_newest_record"):
+        check_as_of(date(2026, 11, 8), newest, Config())
