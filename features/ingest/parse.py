@@ -78,12 +78,19 @@ _SCIENTIFIC = r"^\d+(?:\.\d+)?[eE][+-]?\d+$"
 _MAX_EXACT_FLOAT_INT = 2**53
 
 
+# Characters that print as nothing: zero-width spaces and joiners, the word joiner and invisible
+# operators, the byte-order mark, the soft hyphen and the bidirectional controls. Pasted into an
+# id or an email they make a value that prints exactly like another one but never matches it.
+INVISIBLE_CHARACTERS = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+
+
 def null_if_missing(expr: pl.Expr, missing_values: Sequence[str]) -> pl.Expr:
-    """Trim the text and turn placeholders ("", "Select", "N/A", "-" ...) into null.
+    """Remove invisible characters, trim the text and turn placeholders ("", "Select", "N/A",
+    "-" ...) into null.
 
     The comparison is on the trimmed value, case-insensitively. Returns the trimmed text.
     """
-    trimmed = expr.str.strip_chars()
+    trimmed = expr.str.replace_all(INVISIBLE_CHARACTERS, "").str.strip_chars()
     placeholders = sorted({m.strip().lower() for m in missing_values})
     is_placeholder = trimmed.str.to_lowercase().is_in(placeholders)
     return pl.when(is_placeholder).then(None).otherwise(trimmed)

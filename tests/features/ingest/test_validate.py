@@ -552,3 +552,26 @@ def test_dates_from_1990_on_are_kept() -> None:
     valid, quarantine, _ = _validate({"lead_id": ["L1"], "created_at": ["1990-01-01"]})
     assert quarantine.is_empty()
     assert valid["created_at"].to_list() == [datetime(1990, 1, 1, tzinfo=UTC)]
+
+
+ZERO_WIDTH_AND_BIDI = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f",
+                       "\u202a", "\u202e", "\u2066", "\u2069", "\u00ad"]
+
+
+@pytest.mark.parametrize("invisible", ZERO_WIDTH_AND_BIDI)
+def test_invisible_characters_are_stripped_from_ids_emails_and_countries(invisible: str) -> None:
+    valid, quarantine, issues = _validate({
+        "lead_id": [f"L1{invisible}", "L2"],
+        "created_at": ["2024-01-01", f"{invisible}2024-01-02"],
+        "email": [f"{invisible}ann@acme.fi", f"bo{invisible}b@acme.fi"],
+        "country": [f"F{invisible}I", f"FI{invisible}"],
+    })
+    assert quarantine.is_empty() and issues.is_empty()
+    assert valid.select("lead_id", "email", "country").rows() == [
+        ("L1", "ann@acme.fi", "FI"), ("L2", "bob@acme.fi", "FI")]
+
+
+def test_an_id_differing_only_by_an_invisible_character_is_the_same_id() -> None:
+    _, quarantine, _ = _validate({"lead_id": ["L1", "L1\u200b"],
+                                  "created_at": ["2024-01-01", "2024-01-02"]})
+    assert _reasons(quarantine) == {3: "duplicate lead_id 'L1' (first at row 2)"}
