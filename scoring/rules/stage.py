@@ -4,11 +4,14 @@ Order of decision (first that applies):
 1. disqualified: the person opted out (built in: consent binds even for customers);
 2. customer: the lead has a won deal (a colleague's won deal makes the company a customer: that
    is a reason and changes the next action, not the person's stage; a bounced address is a
-   reason to fix it);
+   reason to fix it); else the CRM's own stage says customer (the deals data may be missing);
 3. disqualified: the address bounced (built in), or a configured disqualifier matched
    (competitor, territory...): prospecting filters, so they never turn a customer away;
 4. opportunity: an open opportunity already exists, or fit >= opportunity_min_fit with an intent
-   signal in the signal window, or conversion probability >= opportunity_min_probability;
+   signal in the signal window;
+   disqualified: the CRM's own stage says disqualified or unqualified (a person sales turned
+   away stays so unless there is new evidence: a deal or a buying signal);
+   opportunity: conversion probability >= opportunity_min_probability;
 5. prospect: fit >= prospect_min_fit;
 6. lead: everything else.
 `disqualified_reason` is kept only on disqualified rows.
@@ -36,6 +39,17 @@ STAGE_COLUMNS = ("recommended_stage", "stage_basis", "next_action", "priority_sc
                  "stage_change")
 
 
+CRM_BASIS = "CRM stage"
+# The CRM's own stage values (after the profile's value map, compared lower-cased) that are
+# evidence when the job has nothing stronger.
+CRM_CUSTOMER = ("customer",)
+CRM_DISQUALIFIED = ("disqualified", "unqualified")
+
+
+def _crm_says(values: tuple[str, ...]) -> pl.Expr:
+    return pl.col("crm_stage").str.to_lowercase().is_in(values).fill_null(False)
+
+
 def _has_recent_intent() -> pl.Expr:
     return pl.col("intent_signals_recent").fill_null(0) > 0
 
@@ -45,10 +59,12 @@ def _stage_and_basis(cfg: StagesConfig, prospect_min_fit: float) -> tuple[pl.Exp
     rules: list[tuple[pl.Expr, str, str]] = [
         (pl.col("contact_blocked"), "disqualified", "consent"),
         (pl.col("won_deal"), "customer", "won deal"),
+        (_crm_says(CRM_CUSTOMER), "customer", CRM_BASIS),
         (pl.col("disqualified_reason").is_not_null(), "disqualified", "disqualifier"),
         (pl.col("open_opportunity"), "opportunity", "open opportunity in the CRM"),
         ((pl.col("icp_fit") >= cfg.opportunity_min_fit) & _has_recent_intent(),
          "opportunity", "fit and buying intent"),
+        (_crm_says(CRM_DISQUALIFIED), "disqualified", CRM_BASIS),
         (probability.fill_null(-1.0) >= cfg.opportunity_min_probability,
          "opportunity", "conversion probability"),
         (pl.col("icp_fit") >= prospect_min_fit, "prospect", "ICP fit"),
@@ -133,7 +149,12 @@ def recommend_stage(
         scored.with_columns(stage.alias("recommended_stage"), basis.alias("stage_basis"))
         .with_columns(
             pl.when(pl.col("recommended_stage") == "disqualified")
-            .then(pl.col("disqualified_reason")).alias("disqualified_reason"),
+            .then(pl.coalesce(
+                pl.col("disqualified_reason"),
+                pl.when(pl.col("stage_basis") == CRM_BASIS).then(
+                    pl.lit("marked ") + pl.col("crm_stage").str.to_lowercase()
+                    + pl.lit(" in the CRM")),
+            )).alias("disqualified_reason"),
         )
         .with_columns(
             _next_action(cfg).alias("next_action"),
@@ -171,7 +192,8 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
     Needs: disqualified_reason, won_deal, address_bounced, last_won_at, company_won_deal,
     open_opportunity, company_open_opportunity, intent_signals_recent, last_intent_signal,
     days_since_intent_signal, icp_matched, icp_against, icp_unknown, factors_up, factors_down,
-    firmographics_age_days, firmographics_stale, probability_status.
+    firmographics_age_days, firmographics_stale, probability_status, crm_stage,
+    contact_blocked.
     """
     parts = [
         pl.when(pl.col("disqualified_reason").is_not_null())
@@ -179,6 +201,9 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
         pl.when(pl.col("won_deal"))
         .then(pl.lit("Won a deal") + pl.when(pl.col("last_won_at").is_not_null()).then(
             pl.lit(" on ") + pl.col("last_won_at").dt.strftime("%Y-%m-%d")).otherwise(pl.lit(""))),
+        pl.when(~pl.col("won_deal").fill_null(False) & ~pl.col("contact_blocked").fill_null(False)
+                & _crm_says(CRM_CUSTOMER))
+        .then(pl.lit("The CRM marks them as a customer (no won deal in the data)")),
         pl.when(pl.col("won_deal") & pl.col("address_bounced"))
         .then(pl.lit("Email address bounced: update their contact details")),
         pl.when(~pl.col("won_deal") & pl.col("company_won_deal"))

@@ -304,10 +304,11 @@ def test_output_is_sorted_by_lead_id_and_adds_the_stage_columns() -> None:
         ("lead", {}, "same"),
         ("lead", {"icp_fit": 70.0}, "up"),
         ("opportunity", {"icp_fit": 70.0}, "down"),
-        ("customer", {"open_opportunity": True}, "down"),
+        ("customer", {"contact_blocked": True, "disqualified_reason": "opted out"},
+         "disqualify"),
         ("prospect", {"disqualified_reason": "bounced"}, "disqualify"),
         ("disqualified", {"disqualified_reason": "bounced"}, "same"),
-        ("disqualified", {"icp_fit": 70.0}, "requalify"),
+        ("disqualified", {"icp_fit": 70.0, "intent_signals_recent": 1}, "requalify"),
         ("Marketing Qualified", {}, "unmapped crm stage"),
         ("prospect", {"won_deal": True}, "up"),
     ],
@@ -454,3 +455,47 @@ def test_company_deals_are_reasons_only_when_the_lead_has_none_of_its_own() -> N
         ["Their company is already a customer", "Their company has an open opportunity"],
         ["Won a deal", "Has an open opportunity in the CRM"],
     ]
+
+
+# ---- the CRM's own stage as evidence ----------------------------------------------------------
+
+
+def staged_reasons(row: dict[str, Any]) -> list[str]:
+    """The reasons of one row as the flow makes them: after the stage is recommended."""
+    result: list[str] = staged(row).select(reasons(CFG))["reasons"].item().to_list()
+    return result
+
+
+def test_crm_customer_without_deals_data_is_a_customer_and_says_so() -> None:
+    row = {"crm_stage": "customer", "icp_fit": 90.0}
+    out = staged(row)
+    assert out.select("recommended_stage", "stage_basis").row(0) == ("customer", "CRM stage")
+    assert "The CRM marks them as a customer (no won deal in the data)" in staged_reasons(row)
+
+
+def test_crm_customer_is_not_turned_away_by_a_configured_disqualifier() -> None:
+    assert stage_of(crm_stage="customer", disqualified_reason="outside territory") == "customer"
+
+
+def test_opt_out_disqualifies_a_crm_customer_too() -> None:
+    assert stage_of(crm_stage="customer", contact_blocked=True,
+                    disqualified_reason="opted out of contact") == "disqualified"
+
+
+@pytest.mark.parametrize("crm_stage", ["disqualified", "unqualified"])
+def test_crm_disqualified_lead_stays_disqualified_without_stronger_evidence(
+    crm_stage: str,
+) -> None:
+    row = {"crm_stage": crm_stage, "icp_fit": 90.0, "conversion_probability": 0.9}
+    out = staged(row)
+    assert out.select("recommended_stage", "stage_basis").row(0) == ("disqualified",
+                                                                     "CRM stage")
+    assert out["disqualified_reason"].item() == f"marked {crm_stage} in the CRM"
+    assert f"Disqualified: marked {crm_stage} in the CRM" in staged_reasons(row)
+
+
+def test_a_new_buying_signal_or_open_deal_requalifies_a_crm_disqualified_lead() -> None:
+    out = staged({"crm_stage": "disqualified", "icp_fit": 50.0, "intent_signals_recent": 1},
+                 {"crm_stage": "disqualified", "open_opportunity": True})
+    assert out["recommended_stage"].to_list() == ["opportunity", "opportunity"]
+    assert out["stage_change"].to_list() == ["requalify", "requalify"]
