@@ -55,7 +55,7 @@ def tether_temporary_servers() -> None:
     """Start every temporary Prefect server of this process under `flows.tether`."""
     from prefect.server.api.server import SubprocessASGIServer
 
-    SubprocessASGIServer._run_uvicorn_command = _run_tethered_uvicorn  # type: ignore[method-assign]
+    SubprocessASGIServer._run_uvicorn_command = _run_tethered_uvicorn  # type: ignore[method-assign,assignment]
 
 
 @contextmanager

@@ -91,7 +91,7 @@ def test_model_pointer_outside_the_registry_is_refused(tmp_path: Path, version: 
     import json
 
     (tmp_path / "current.json").write_text(json.dumps({"version": version}), encoding="utf-8")
-    with pytest.raises(ModelError, match="current.json.*not a model version"):
+    with pytest.raises(ModelError, match=r"current\.json.*not a model version"):
         current_version(tmp_path)
 
 
@@ -132,14 +132,14 @@ def _object_array(path: Path) -> None:
 def test_tampered_model_file_is_a_model_error_naming_the_file(tmp_path: Path, tamper) -> None:  # type: ignore[no-untyped-def]
     path = _saved(tmp_path)
     tamper(path)
-    with pytest.raises(ModelError, match="model.skops"):
+    with pytest.raises(ModelError, match=r"model\.skops"):
         load_model(tmp_path, "v1")
 
 
 def test_tampered_encoding_file_is_a_model_error_naming_the_file(tmp_path: Path) -> None:
     path = _saved(tmp_path).with_name("encoding.json")
     path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelError, match="encoding.json"):
+    with pytest.raises(ModelError, match=r"encoding\.json"):
         load_model(tmp_path, "v1")
 
 
@@ -147,7 +147,7 @@ def test_unreadable_card_is_a_model_error_naming_the_file(tmp_path: Path) -> Non
     from flows.registry import read_card
 
     _saved(tmp_path).with_name("card.json").write_bytes(b"\xff\xfe not json")
-    with pytest.raises(ModelError, match="card.json"):
+    with pytest.raises(ModelError, match=r"card\.json"):
         read_card(tmp_path, "v1")
 
 

@@ -507,7 +507,7 @@ def test_random_input_never_crashes_nor_loses_or_duplicates_a_row(
     _check_partition(raw, result)
 
 
-# ---- implausible values ---------------------------------------------------------------------------
+# ---- implausible values -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["1e400", "-1e400", "inf", "-inf"])
