@@ -11,7 +11,8 @@ Precedence, strongest evidence first (the first that finds exactly one company w
    the whole data set.
 4. ``fuzzy_name``: rapidfuzz ``token_sort_ratio`` (word order does not matter, "nordea bank" ==
    "bank nordea") of the normalized names at or above ``MatchingConfig.fuzzy_threshold`` against
-   companies of the same country (a null country on either side is compatible with any). The
+   companies of the same country (a null country on either side is compatible with any), whose
+   name holds the same numbers ("company 87978" never matches "company 87979"). The
    confidence is ``score / 100 * FUZZY_CONFIDENCE_SCALE`` (0.85 for a perfect score, about 0.78
    at the default threshold of 92), so any fuzzy match ranks below an exact one.
 
@@ -26,6 +27,7 @@ one lazy plan.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -308,11 +310,23 @@ def _block(name: pl.Expr) -> pl.Expr:
     return name.str.split(" ").list.sort().list.first().str.slice(0, 1)
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def _number_signatures(names: list[str], seen: dict[tuple[str, ...], int]) -> np.ndarray:
+    """An id per name for the numbers it contains (sorted, as token_sort_ratio ignores order);
+    equal ids, equal numbers. ``seen`` maps each set of numbers to its id across calls."""
+    ids = [seen.setdefault(tuple(sorted(_NUMBER.findall(name))), len(seen)) for name in names]
+    return np.asarray(ids, dtype=np.int64)
+
+
 def _best_in_block(queries: list[str], choices: pl.DataFrame, threshold: float) -> pl.DataFrame:
     """Best company per query name: key (null on a tie between companies), score, tie flag.
     Only queries scoring at least ``threshold`` come back."""
     names = choices.get_column("match_name").to_list()
     keys = choices.get_column("company_key")
+    signatures: dict[tuple[str, ...], int] = {}
+    name_signatures = _number_signatures(names, signatures)
     step = max(1, _MAX_SCORE_CELLS // len(names))
     parts = []
     for start in range(0, len(queries), step):
@@ -321,6 +335,9 @@ def _best_in_block(queries: list[str], choices: pl.DataFrame, threshold: float) 
             chunk, names, scorer=fuzz.token_sort_ratio, score_cutoff=threshold,
             dtype=np.float32, workers=-1,
         )
+        # Names that differ in a number ("Company 87978" / "Company 87979") are different
+        # companies however close the spelling: only names with the same numbers may match.
+        scores[_number_signatures(chunk, signatures)[:, None] != name_signatures[None, :]] = 0
         best = scores.max(axis=1)
         tied = (scores == best[:, None]).sum(axis=1) > 1
         parts.append(pl.DataFrame({

@@ -389,3 +389,23 @@ def test_twenty_thousand_leads_against_five_thousand_companies() -> None:
         "ambiguous domain"
     }
     assert matched.height > 0.95 * by_site.height
+
+
+def test_names_that_differ_in_a_number_are_different_companies() -> None:
+    data = companies((None, "Company 87978 ApS", None, "DK"))
+    row = only({"company_name": "Company 87979 ApS", "country": "DK"}, data)
+    assert (row["match_method"], row["unmatched_reason"]) == ("none", "no match")
+
+
+def test_a_number_in_one_name_only_is_a_different_company() -> None:
+    data = companies((None, "Nordic Logistics 2 Oy", None, "FI"))
+    assert only({"company_name": "Nordic Logistics", "country": "FI"}, data)["match_method"] == (
+        "none")
+
+
+def test_the_same_number_still_matches_fuzzily() -> None:
+    data = companies((None, "Company 87978 Solutions ApS", None, "DK"),
+                     (None, "Company 87979 Solutions ApS", None, "DK"))
+    row = only({"company_name": "Company 87978 Solutionz", "country": "DK"}, data)
+    assert (row["company_key"], row["match_method"]) == ("name:company 87978 solutions|DK",
+                                                         "fuzzy_name")
