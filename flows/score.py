@@ -36,6 +36,7 @@ from flows.profiles import load_profile
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
 from scoring.records import (
     ConfigRef,
+    DuplicatesSummary,
     EnrichmentSummary,
     Firmographics,
     InputFile,
@@ -208,6 +209,12 @@ def _reason_kind() -> pl.Expr:
     return pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "N")
 
 
+def duplicates_summary(duplicates: pl.DataFrame) -> DuplicatesSummary:
+    """How many lead rows were merged, and how many merges a person should check."""
+    review = int(duplicates["needs_review"].sum()) if duplicates.height else 0
+    return DuplicatesSummary(merged=duplicates.height, needs_review=review)
+
+
 def quarantine_summary(quarantine: pl.DataFrame) -> QuarantineSummary:
     """Needs: source, reason. Rows per source per kind of reason, most frequent first."""
     if quarantine.height == 0:
@@ -318,6 +325,7 @@ def score_flow(
             value_issues=materialized.value_issues.height,
             funnel=funnel_summary(scores, previous_as_of),
             timings_seconds=timings,
+            duplicates=duplicates_summary(materialized.duplicates),
         )
         with _timed(timings, "write"):
             report = render_report(scores, manifest)

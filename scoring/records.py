@@ -161,6 +161,13 @@ class EnrichmentSummary(Record):
     firmographics: Firmographics
 
 
+class DuplicatesSummary(Record):
+    """Lead rows merged into a survivor, and merges a person should check (needs_review)."""
+
+    merged: int = 0
+    needs_review: int = 0
+
+
 class QuarantineSummary(Record):
     """Quarantined rows in all, and per source per kind of reason."""
 
@@ -209,6 +216,9 @@ class RunManifest(Record):
     value_issues: int
     funnel: FunnelSummary
     timings_seconds: dict[str, float]
+    duplicates: DuplicatesSummary = DuplicatesSummary()
+    # Data-quality warnings of the run (a source losing most of its rows), also on the console.
+    warnings: list[str] = []
     outputs: dict[str, OutputFile] = {}
 
 

@@ -69,6 +69,10 @@ def format_console(manifest: RunManifest, out_root: str, output_folders: str) ->
         f"  leads in: {leads.read} = {leads.rows('scored')} scored + "
         f"{leads.rows('merged')} merged duplicates + {quarantined} quarantined"
     )
+    if manifest.duplicates.needs_review:
+        lines.append(f"  WARNING: {manifest.duplicates.needs_review} merged duplicates to review "
+                     "(different names on one free-mail address): see needs_review in "
+                     "duplicates/")
     lines.append(f"  outputs: {out_root}/{output_folders}/as_of={as_of}/")
     return "\n".join(lines)
 
@@ -136,6 +140,10 @@ def _data_quality(manifest: RunManifest) -> str:
                  + ", ".join(f"{m} {v.count}" for m, v in enrichment.by_method.items()))
     lines.append("- company data older than the configured limit: "
                  f"{enrichment.firmographics.stale} leads")
+    if manifest.duplicates.needs_review:
+        lines.append(f"- merged duplicates to review: {manifest.duplicates.needs_review} "
+                     "(different names share one free-mail address; `needs_review` and "
+                     "`review_reason` in duplicates/)")
     for source, reasons in manifest.quarantine.by_source_and_reason.items():
         for reason, rows in list(reasons.items())[:5]:
             lines.append(f"- quarantined from {source}: {rows} x {reason}")

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.resolve.identity import email_is_well_formed, normalize_company_name
+from features.resolve.identity import (
+    email_domain,
+    email_is_well_formed,
+    is_free_mail,
+    normalize_company_name,
+)
 
 # Columns whose value is taken from the survivor, or from the newest duplicate that has one.
 _FILLABLE = (
@@ -106,4 +111,42 @@ def merge_duplicates(leads: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
     )
     return survivors.join(merged, left_on="lead_id", right_on="survivor_id", how="left").select(
         [*leads.collect_schema().names(), "merged_ids"]
+    )
+
+
+def _full_name() -> pl.Expr:
+    parts = [pl.col(c).str.strip_chars().fill_null("") for c in ("first_name", "last_name")]
+    name = pl.concat_str(parts, separator=" ").str.strip_chars()
+    return pl.when(name != "").then(name)
+
+
+def review_merges(
+    merged: pl.LazyFrame, leads: pl.LazyFrame, free_mail_extra: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """Flag merges a person should look at; the merge itself stands (the rule is the rule).
+
+    A family or a small firm may share one free-mail address: rows with different names
+    (compared case-insensitively; both must have one) merged on a free-mail address may be
+    different people.
+    Needs: `merged` (lead_id, survivor_id, duplicate_rule) and `leads` (lead_id, email,
+    first_name, last_name). Adds: needs_review (bool), review_reason (null when no review).
+    """
+    people = leads.select("lead_id", "email", _full_name().alias("_name"))
+    survivors = people.select(pl.col("lead_id").alias("survivor_id"),
+                              pl.col("_name").alias("_survivor_name"))
+    email = pl.col("email").str.strip_chars().str.to_lowercase()
+    shared_free_mail = (
+        (pl.col("duplicate_rule") == "same email")
+        & is_free_mail(email_domain(email), free_mail_extra)
+        & (pl.col("_name").str.to_lowercase() != pl.col("_survivor_name").str.to_lowercase())
+    ).fill_null(False)
+    reason = pl.format("different names ({}, survivor {}) share the free-mail address {}: "
+                       "check that they are one person", pl.col("_name"),
+                       pl.col("_survivor_name"), email)
+    return (
+        merged.join(people, on="lead_id", how="left")
+        .join(survivors, on="survivor_id", how="left")
+        .with_columns(shared_free_mail.alias("needs_review"))
+        .with_columns(pl.when(pl.col("needs_review")).then(reason).alias("review_reason"))
+        .drop("email", "_name", "_survivor_name")
     )

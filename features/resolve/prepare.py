@@ -20,7 +20,7 @@ import polars as pl
 from features.config import Config
 from features.point_in_time.assemble import PreparedInputs
 from features.point_in_time.snapshots import as_of_start
-from features.resolve.dedupe import duplicate_groups, merge_duplicates
+from features.resolve.dedupe import duplicate_groups, merge_duplicates, review_merges
 from features.resolve.enrich import (
     identities_of_snapshots,
     keyed_company_snapshots,
@@ -60,7 +60,8 @@ class Prepared:
     """PreparedInputs plus what the run reports: merges, matches, and rows set aside."""
 
     inputs: PreparedInputs
-    duplicates: pl.LazyFrame  # lead_id, survivor_id, duplicate_rule (merged rows only)
+    # lead_id, survivor_id, duplicate_rule, needs_review, review_reason (merged rows only)
+    duplicates: pl.LazyFrame
     matches: pl.LazyFrame  # enrichment result per surviving lead
     company_identities: pl.DataFrame  # one row per company known at as_of (identities_of_snapshots)
     quarantine: pl.LazyFrame  # QUARANTINE_COLUMNS, rows set aside by this step
@@ -247,8 +248,9 @@ def prepare(
     columns = {name: frame.collect_schema().names() for name, frame in sources.items()}
     known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
     keyed_companies = keyed_company_snapshots(_known_companies(sources["companies"], as_of))
-    known, future, groups, survivors, keyed_companies = checkpoint(
-        [known.select("lead_id", "email"), future, groups, survivors, keyed_companies]
+    reviewed = review_merges(_merged(groups), known, cfg.matching.extra_free_mail_domains)
+    known, future, groups, survivors, keyed_companies, reviewed = checkpoint(
+        [known.select("lead_id", "email"), future, groups, survivors, keyed_companies, reviewed]
     )
     identities = identities_of_snapshots(keyed_companies).collect()
     (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching)])
@@ -284,7 +286,7 @@ def prepare(
         leads=survivors, lead_companies=matches, activities=activities,
         opportunities=opportunities, companies=companies, events=events,
     )
-    return Prepared(inputs, _merged(groups), matches, identities, quarantine, buckets)
+    return Prepared(inputs, reviewed, matches, identities, quarantine, buckets)
 
 
 def _set_aside_leads(future: pl.LazyFrame, quarantined: pl.LazyFrame | None) -> pl.LazyFrame:

@@ -215,3 +215,40 @@ def test_malformed_emails_identify_nobody() -> None:
                phone="070 765 4321"),
     )
     assert groups_of(frame) == {"A": ("A", None), "B": ("B", None)}
+
+
+# ---- merges to review -------------------------------------------------------------------------
+
+
+def reviewed(frame: pl.LazyFrame) -> dict[str, tuple[bool, str | None]]:
+    from features.resolve.dedupe import review_merges
+
+    groups = duplicate_groups(frame)
+    merged_rows = groups.filter(pl.col("lead_id") != pl.col("survivor_id"))
+    result = review_merges(merged_rows, frame).collect()
+    return {r["lead_id"]: (r["needs_review"], r["review_reason"])
+            for r in result.iter_rows(named=True)}
+
+
+def test_different_names_on_a_shared_free_mail_address_are_merged_but_flagged() -> None:
+    frame = leads(
+        person("L1", 1, email="family@gmail.com", first_name="Anna", last_name="Virtanen"),
+        person("L2", 2, email="family@gmail.com", first_name="Pekka", last_name="Virtanen"),
+    )
+    assert groups_of(frame)["L2"] == ("L1", "same email")  # the merge rule is kept
+    needs, reason = reviewed(frame)["L2"]
+    assert needs is True
+    assert reason == ("different names (Pekka Virtanen, survivor Anna Virtanen) share the "
+                      "free-mail address family@gmail.com: check that they are one person")
+
+
+def test_same_names_or_a_business_address_need_no_review() -> None:
+    frame = leads(
+        person("L1", 1, email="anna@gmail.com", first_name="Anna", last_name="Virtanen"),
+        person("L2", 2, email="ANNA@gmail.com ", first_name=" anna", last_name="VIRTANEN"),
+        person("L3", 1, email="x@acme.fi", first_name="Anna", last_name="Virtanen"),
+        person("L4", 2, email="x@acme.fi", first_name="Pekka", last_name="Virtanen"),
+        person("L5", 1, email="bo@gmail.com", first_name="Bo"),
+        person("L6", 2, email="bo@gmail.com"),
+    )
+    assert reviewed(frame) == {"L2": (False, None), "L4": (False, None), "L6": (False, None)}

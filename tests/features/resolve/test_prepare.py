@@ -107,7 +107,7 @@ def test_leads_created_on_or_after_as_of_are_quarantined_with_the_reason() -> No
 def test_duplicates_are_merged_into_the_earliest_lead() -> None:
     prepared = run()
     duplicates = prepared.duplicates.collect()
-    assert duplicates.rows() == [("L2", "L1", "same email")]
+    assert duplicates.rows() == [("L2", "L1", "same email", False, None)]
     survivors = prepared.inputs.leads.collect().sort("lead_id")
     assert survivors.select("lead_id", "title", "merged_ids").rows() == [
         ("L1", "CTO", ["L2"]),  # the title is filled from the duplicate
@@ -130,7 +130,8 @@ def test_a_phone_needs_five_digits_besides_leading_zeros_to_tie_namesakes() -> N
         namesake("R1", 1, "Rasmus", "12345"), namesake("R2", 2, "Rasmus", "0 12345"),
         namesake("S1", 1, "Sari", "040 123 4567"), namesake("S2", 2, "Sari", "040-1234567"),
     ))
-    assert sorted(prepared.duplicates.collect().rows()) == [
+    assert sorted(prepared.duplicates.select("lead_id", "survivor_id", "duplicate_rule")
+                  .collect().rows()) == [
         ("L2", "L1", "same email"),
         ("R2", "R1", "same name, company and phone"),
         ("S2", "S1", "same name, company and phone"),
