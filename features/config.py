@@ -174,6 +174,10 @@ class IngestConfig(_Frozen):
     # A run's as_of may be at most this many days after the newest record in the inputs: a
     # later date (a typo such as 9999-12-31, or a stale export) would score old data as current.
     max_days_after_newest_record: int = Field(7, ge=0)
+    # A source that loses more than this share of its rows to the quarantine is a warning (in
+    # the console and the manifest); past max_quarantined_share the run stops with an error.
+    warn_quarantined_share: float = Field(0.5, ge=0, le=1)
+    max_quarantined_share: float = Field(0.9, ge=0, le=1)
 
 
 class MatchingConfig(_Frozen):

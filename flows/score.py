@@ -19,9 +19,9 @@ from features.config import Config
 from features.errors import InputError
 from features.point_in_time.assemble import PreparedInputs, build_features
 from features.point_in_time.snapshots import scoring_snapshots
-from features.resolve.accounting import reconcile
+from features.resolve.accounting import heavy_losses, reconcile
 from features.resolve.enrich import match_report
-from features.resolve.prepare import Prepared, prepare
+from features.resolve.prepare import NOT_YET_CREATED, Prepared, prepare
 from flows import PROJECT_ROOT
 from flows.catalog import (
     SourceInput,
@@ -91,6 +91,20 @@ def _newest_record(sources: dict[str, SourceInput]) -> pl.LazyFrame:
                                                     .alias("newest"))
               for name, column in _RECORD_DATES.items() if name in sources]
     return pl.concat(latest).select(pl.col("newest").max())
+
+
+def check_losses(sources: dict[str, SourceInput], materialized: Materialized,
+                 cfg: Config) -> list[str]:
+    """Warnings for sources that lost more than `ingest.warn_quarantined_share` of their rows
+    to the quarantine; InputError naming the files past `ingest.max_quarantined_share`."""
+    losses = heavy_losses(materialized.rows_read, materialized.quarantine,
+                          cfg.ingest.warn_quarantined_share, (NOT_YET_CREATED,))
+    fatal = [x for x in losses if x.share > cfg.ingest.max_quarantined_share]
+    if fatal:
+        said = "; ".join(f"{sources[x.source].file_label}: {x.describe()}" for x in fatal)
+        raise InputError(f"{said}; fix the export or its profile, or raise "
+                         "[ingest].max_quarantined_share")
+    return [f"{sources[x.source].file_label}: {x.describe()}" for x in losses]
 
 
 def check_as_of(as_of: date, newest_record: date | None, cfg: Config) -> None:
@@ -301,6 +315,9 @@ def score_flow(
         with _timed(timings, "collect_inputs"):
             materialized = materialize(sources, prepared)
         check_as_of(as_of, materialized.newest_record, cfg)
+        warnings = check_losses(sources, materialized, cfg)
+        for warning in warnings:
+            logger.warning("Data quality: %s", warning)
         with _timed(timings, "features"):
             features = score_features(materialized.inputs, cfg, as_of)
         with _timed(timings, "predict_and_explain"):
@@ -326,6 +343,7 @@ def score_flow(
             funnel=funnel_summary(scores, previous_as_of),
             timings_seconds=timings,
             duplicates=duplicates_summary(materialized.duplicates),
+            warnings=warnings,
         )
         with _timed(timings, "write"):
             report = render_report(scores, manifest)

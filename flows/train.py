@@ -35,6 +35,7 @@ from flows.score import (
     DEFAULT_CONFIG,
     SAMPLE_INPUTS,
     check_as_of,
+    check_losses,
     materialize,
     prepare_inputs,
     read_inputs,
@@ -111,6 +112,8 @@ def train_flow(
         prepared = prepare_inputs(sources, cfg, as_of)
         held = materialize(sources, prepared)
         check_as_of(as_of, held.newest_record, cfg)
+        for warning in check_losses(sources, held, cfg):
+            logger.warning("Data quality: %s", warning)
         dates = labelled_snapshot_dates(cfg, as_of)
         labelled = build_training_set(held.inputs, cfg, dates)
         outcome = fit_and_select(labelled, cfg)

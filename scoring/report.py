@@ -69,6 +69,7 @@ def format_console(manifest: RunManifest, out_root: str, output_folders: str) ->
         f"  leads in: {leads.read} = {leads.rows('scored')} scored + "
         f"{leads.rows('merged')} merged duplicates + {quarantined} quarantined"
     )
+    lines.extend(f"  WARNING: {warning}" for warning in manifest.warnings)
     if manifest.duplicates.needs_review:
         lines.append(f"  WARNING: {manifest.duplicates.needs_review} merged duplicates to review "
                      "(different names on one free-mail address): see needs_review in "
@@ -140,6 +141,7 @@ def _data_quality(manifest: RunManifest) -> str:
                  + ", ".join(f"{m} {v.count}" for m, v in enrichment.by_method.items()))
     lines.append("- company data older than the configured limit: "
                  f"{enrichment.firmographics.stale} leads")
+    lines.extend(f"- WARNING: {warning}" for warning in manifest.warnings)
     if manifest.duplicates.needs_review:
         lines.append(f"- merged duplicates to review: {manifest.duplicates.needs_review} "
                      "(different names share one free-mail address; `needs_review` and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -43,3 +44,40 @@ def reconcile(
     if "leads" in report:
         report["leads"]["scored"] = scored_leads
     return report
+
+
+@dataclass(frozen=True)
+class SourceLoss:
+    """A source that lost a large share of its rows to the quarantine."""
+
+    source: str
+    read: int
+    quarantined: int
+    top_reason: str
+
+    @property
+    def share(self) -> float:
+        return self.quarantined / self.read
+
+    def describe(self) -> str:
+        return (f"{self.source}: {self.quarantined} of {self.read} rows ({self.share:.0%}) "
+                f"quarantined, most often: {self.top_reason}")
+
+
+def heavy_losses(read: dict[str, int], quarantine: pl.DataFrame, share: float,
+                 not_losses: tuple[str, ...] = ()) -> list[SourceLoss]:
+    """Sources (in `read` order) whose quarantined rows exceed `share` of the rows read.
+
+    Needs `quarantine` with columns source and reason (one row per quarantined input row);
+    rows whose reason is in `not_losses` (a lead not created yet at as_of) do not count."""
+    losses = []
+    if quarantine.height:
+        quarantine = quarantine.filter(~pl.col("reason").is_in(not_losses))
+    for source, rows_read in read.items():
+        rows = quarantine.filter(pl.col("source") == source) if quarantine.height else quarantine
+        if rows_read == 0 or rows.height / rows_read <= share:
+            continue
+        top = rows.group_by("reason").agg(pl.len()).sort(["len", "reason"],
+                                                         descending=[True, False])
+        losses.append(SourceLoss(source, rows_read, rows.height, top["reason"][0]))
+    return losses

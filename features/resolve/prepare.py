@@ -55,6 +55,10 @@ def quarantine_rows(
     )
 
 
+# The quarantine reason of leads created on or after as_of: not known yet, not bad data.
+NOT_YET_CREATED = "created_at is on or after as_of: the lead did not exist yet"
+
+
 @dataclass(frozen=True)
 class Prepared:
     """PreparedInputs plus what the run reports: merges, matches, and rows set aside."""
@@ -270,7 +274,7 @@ def prepare(
     )
     quarantine = pl.concat([
         quarantine_rows(future, "leads", files["leads"],
-                        pl.lit("created_at is on or after as_of: the lead did not exist yet"),
+                        pl.lit(NOT_YET_CREATED),
                         columns["leads"]),
         quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
                         "activities", files["activities"], _set_aside_reason("activity"),

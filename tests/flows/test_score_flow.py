@@ -254,7 +254,7 @@ def test_header_only_leads_with_a_trained_model_is_a_run_of_zero_leads(
     (inputs / "activities.parquet").write_bytes((sample_dir / "activities.parquet").read_bytes())
     manifest = score_flow(as_of=demo.as_of, inputs=inputs, config=default_config,
                           out=tmp_path / "out", models=demo.out / "models")
-    assert manifest["model"]["status"] == "model"
+    assert manifest.model.status == "model"
     assert pl.read_parquet(_run_paths(tmp_path / "out", demo.as_of)["scores"]).height == 0
 
 
@@ -293,3 +293,46 @@ def test_as_of_bound_allows_a_week_after_the_newest_record() -> None:
     check_as_of(date(2026, 11, 7), None, Config())  # nothing dated: nothing to compare
     with pytest.raises(InputError, match="max_days_after_newest_record"):
         check_as_of(date(2026, 11, 8), newest, Config())
+
+
+def _inputs_with_activities(tmp_path: Path, sample_dir: Path, occurred_at: list[str]) -> Path:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "leads.csv").write_bytes((sample_dir / "leads.csv").read_bytes())
+    lead_ids = pl.read_csv(sample_dir / "leads.csv", columns=["lead_id"])["lead_id"]
+    pl.DataFrame({
+        "lead_id": lead_ids.head(len(occurred_at)),
+        "activity_type": ["page_view"] * len(occurred_at),
+        "occurred_at": occurred_at,
+    }).write_csv(inputs / "activities.csv")
+    return inputs
+
+
+def test_a_source_whose_every_row_is_quarantined_stops_the_run_naming_it(
+    prefect_harness: None, tmp_path: Path, sample_dir: Path, default_config: Path,
+    sample_export_date: date,
+) -> None:
+    from features.errors import InputError
+    from flows.score import score_flow
+
+    inputs = _inputs_with_activities(tmp_path, sample_dir, ["1761955200"] * 20)
+    with pytest.raises(InputError, match=r"activities\.csv: activities: 20 of 20 rows \(100%\) "
+                                         r"quarantined, most often: occurred_at '1761955200'"):
+        score_flow(as_of=sample_export_date, inputs=inputs, config=default_config,
+                   out=tmp_path / "out", models=tmp_path / "models")
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_a_source_losing_most_rows_is_a_warning_in_the_manifest(
+    prefect_harness: None, tmp_path: Path, sample_dir: Path, default_config: Path,
+    sample_export_date: date,
+) -> None:
+    from flows.score import score_flow
+
+    inputs = _inputs_with_activities(tmp_path, sample_dir,
+                                     ["1761955200"] * 14 + ["2026-10-01"] * 6)
+    manifest = score_flow(as_of=sample_export_date, inputs=inputs, config=default_config,
+                          out=tmp_path / "out", models=tmp_path / "models")
+    assert manifest.warnings == [
+        "activities.csv: activities: 14 of 20 rows (70%) quarantined, most often: occurred_at "
+        "'1761955200' is not a valid date/time"]

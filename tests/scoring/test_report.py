@@ -58,3 +58,9 @@ def test_merges_to_review_are_a_console_warning_and_in_the_report() -> None:
 
 def test_funnel_of_no_scores_lists_every_stage() -> None:
     assert manifest().funnel.stages == dict.fromkeys(STAGES, 0)
+
+
+def test_run_warnings_are_printed_on_the_console() -> None:
+    warned = manifest(warnings=["activities.csv: 4 of 4 rows (100%) quarantined, most often: x"])
+    assert ("  WARNING: activities.csv: 4 of 4 rows (100%) quarantined, most often: x"
+            in format_console(warned, "out", "{scores}").splitlines())

@@ -79,3 +79,29 @@ def test_without_leads_nothing_may_be_scored() -> None:
 def test_accounting_error_is_a_bug_not_a_user_error() -> None:
     # The CLI prints user errors (LeadscoreError) as one line; a lost row must show a traceback.
     assert not issubclass(AccountingError, LeadscoreError)
+
+
+def _quarantine(*rows: tuple[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"source": pl.String, "reason": pl.String}, orient="row")
+
+
+def test_a_source_losing_most_of_its_rows_is_reported_with_its_top_reason() -> None:
+    from features.resolve.accounting import heavy_losses
+
+    bad_time = "occurred_at '1700000000' is not a valid date/time"
+    quarantine = _quarantine(*[("activities", bad_time)] * 3, ("activities", "other"),
+                             ("leads", "required lead_id is missing"))
+    losses = heavy_losses({"leads": 10, "activities": 4}, quarantine, share=0.5)
+    assert [(x.source, x.read, x.quarantined, x.top_reason) for x in losses] == [
+        ("activities", 4, 4, bad_time)]
+    assert losses[0].describe() == (
+        f"activities: 4 of 4 rows (100%) quarantined, most often: {bad_time}")
+
+
+def test_leads_not_created_yet_are_not_a_loss() -> None:
+    from features.resolve.accounting import heavy_losses
+    from features.resolve.prepare import NOT_YET_CREATED
+
+    quarantine = _quarantine(*[("leads", NOT_YET_CREATED)] * 9)
+    assert heavy_losses({"leads": 10}, quarantine, 0.5, (NOT_YET_CREATED,)) == []
+    assert heavy_losses({"leads": 0, "companies": 0}, quarantine.clear(), 0.5) == []
