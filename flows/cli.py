@@ -143,7 +143,9 @@ def _add_evaluate_command(commands: argparse._SubParsersAction[Any]) -> None:
     source.add_argument("--input", type=Path, help="a single-table export with an outcome column")
     source.add_argument("--inputs", type=Path, help="a folder of canonical (or profiled) inputs")
     evaluate.add_argument("--profile", default=None, metavar="NAME|PATH",
-                          help="mapping profile (a preset or a TOML path); required with --input")
+                          help="mapping profile (a preset or a TOML path); required with --input, "
+                               "where only its [evaluate] section and reading options apply: "
+                               "the table keeps the export's own column names")
     evaluate.add_argument("--split-date", type=_as_of, default=None,
                           help="train before this date, measure from it (with --input: on the "
                                "profile's date column; required with --inputs)")
@@ -333,6 +335,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     else:
         if args.split_date is None:
             raise UsageError("--inputs needs --split-date")
+        if args.holdout_last is not None:
+            raise UsageError("--holdout-last is for --input (a single table); --inputs splits "
+                             "by --split-date")
         load_profile(args.profile)
         as_of = args.as_of or datetime.now(UTC).date()
         report = evaluate_canonical(args.inputs, config, as_of=as_of,

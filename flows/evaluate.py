@@ -70,6 +70,11 @@ def evaluate_table(
     spec = profile.evaluate
     if spec is None:
         raise ConfigError(f"profile '{profile.name}' has no [evaluate] section (outcome column)")
+    if split_date is not None and holdout_last is not None:
+        raise ConfigError("choose either --split-date or --holdout-last, not both")
+    if split_date is not None and not spec.date_column:
+        raise ConfigError(f"--split-date needs a date column: profile '{profile.name}' has no "
+                          "[evaluate].date_column")
     with tempfile.TemporaryDirectory(prefix="leadscore-") as work:
         frame = _single_table(path, profile, Path(work))
     if spec.outcome not in frame.columns:
@@ -77,22 +82,64 @@ def evaluate_table(
                          f"'{profile.name}') is missing")
     exclude = [*spec.exclude, *([spec.date_column] if spec.date_column else [])]
     table = prepare_table(frame, spec.outcome, spec.positive, exclude, cfg.ingest.missing_values)
+    _check_outcome(path, frame, table, spec.outcome, spec.positive)
     if spec.date_column and split_date is not None:
         day_first = profile.section(spec.source).day_first
         is_test = _time_split(frame, spec.date_column, split_date,
                               cfg.ingest.day_first if day_first is None else day_first)
         is_test = is_test.filter(table.kept)  # rows without an outcome are not in the table
+        _check_split(table, is_test, f"--split-date {split_date} on '{spec.date_column}'")
         report = holdout(table, is_test, cfg.model, f"time split at {split_date.isoformat()} "
                                                     f"on '{spec.date_column}'")
     elif holdout_last is not None:
         rows = table.frame.height  # in file order, without the rows that have no outcome
         cut = round(rows * (1 - holdout_last))
         is_test = pl.Series("is_test", [i >= cut for i in range(rows)])
+        _check_split(table, is_test, f"--holdout-last {holdout_last}")
         report = holdout(table, is_test, cfg.model, f"last {holdout_last:.0%} of rows held out")
     else:
+        _check_folds(table, folds)
         report = cross_validate(table, cfg.model, folds=folds)
     report["data"] = _describe(path, frame, table)
     return report
+
+
+def _classes(y: pl.Series) -> tuple[int, int]:
+    """(converted rows, other rows)."""
+    positives = int(y.sum())
+    return positives, y.len() - positives
+
+
+def _check_outcome(path: Path, frame: pl.DataFrame, table: PreparedTable, outcome: str,
+                   positive: tuple[str, ...]) -> None:
+    """InputError when the outcome has one class only: nothing to learn or measure."""
+    positives, others = _classes(table.frame[TABLE_TARGET])
+    if positives and others:
+        return
+    values = frame[outcome].cast(pl.String).str.strip_chars().drop_nulls().unique().sort()
+    shown = ", ".join(f"'{v}'" for v in values.head(10).to_list())
+    which = "no row" if not positives else "every row"
+    raise InputError(f"{path.name}: {which} of outcome '{outcome}' is one of [evaluate].positive "
+                     f"{list(positive)}; its values are {shown or 'all missing'}")
+
+
+def _check_split(table: PreparedTable, is_test: pl.Series, described: str) -> None:
+    """InputError when either side of a split lacks a converted or an other row."""
+    y = table.frame[TABLE_TARGET]
+    train, test = _classes(y.filter(~is_test)), _classes(y.filter(is_test))
+    if min(*train, *test) == 0:
+        raise InputError(
+            f"{described}: the training part has {sum(train)} rows ({train[0]} converted), the "
+            f"test part {sum(test)} ({test[0]} converted); both need converted and other rows: "
+            "choose a split inside the data"
+        )
+
+
+def _check_folds(table: PreparedTable, folds: int) -> None:
+    fewest = min(_classes(table.frame[TABLE_TARGET]))
+    if fewest < folds:
+        raise InputError(f"--folds {folds}: only {fewest} rows of one outcome class; each fold "
+                         "needs one: choose fewer folds")
 
 
 def _describe(path: Path, frame: pl.DataFrame, table: PreparedTable) -> dict[str, Any]:

@@ -79,3 +79,83 @@ def test_x_education_beats_the_gradient_boosting_reference(tmp_path: Path) -> No
     reference = _reference()["reference_gradient_boosting"]
     assert chosen["roc_auc"] >= 0.914
     assert chosen["brier"] < reference["brier"], (chosen, reference)
+
+
+def _table_and_profile(tmp_path: Path, *, positive: str = '["yes"]',
+                       date_column: str = "created") -> tuple[Path, Path]:
+    """200 rows: a numeric and a categorical feature, a Converted yes/no, dates in 2025."""
+    lines = ["score,channel,created,Converted"]
+    for i in range(200):
+        converted = "yes" if (i * 7) % 10 < 3 else "no"
+        lines.append(f"{i % 17},{'web' if i % 3 else 'ads'},"
+                     f"2025-{1 + i % 12:02d}-{1 + i % 28:02d},{converted}")
+    table = tmp_path / "leads.csv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'name = "p"\n[evaluate]\noutcome = "Converted"\npositive = {positive}\n'
+                       + (f'date_column = "{date_column}"\n' if date_column else ""),
+                       encoding="utf-8")
+    return table, profile
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("split", ["2019-01-01", "2031-01-01"])
+def test_split_date_outside_the_data_is_one_line_naming_the_dates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], split: str,
+) -> None:
+    table, profile = _table_and_profile(tmp_path)
+    assert main(["evaluate", "--input", str(table), "--profile", str(profile),
+                 "--split-date", split]) == 2
+    assert f"--split-date {split}" in _one_line_error(capsys)
+
+
+def test_positive_values_matching_no_outcome_value_are_one_line_naming_the_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    table, profile = _table_and_profile(tmp_path, positive='["converted"]')
+    assert main(["evaluate", "--input", str(table), "--profile", str(profile)]) == 2
+    err = _one_line_error(capsys)
+    assert "[evaluate].positive" in err and "'no'" in err and "'yes'" in err
+
+
+def test_split_date_without_a_date_column_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    table, profile = _table_and_profile(tmp_path, date_column="")
+    assert main(["evaluate", "--input", str(table), "--profile", str(profile),
+                 "--split-date", "2025-06-01"]) == 2
+    assert "[evaluate].date_column" in _one_line_error(capsys)
+
+
+def test_split_date_and_holdout_last_together_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    table, profile = _table_and_profile(tmp_path)
+    assert main(["evaluate", "--input", str(table), "--profile", str(profile),
+                 "--split-date", "2025-06-01", "--holdout-last", "0.2"]) == 2
+    assert "either --split-date or --holdout-last" in _one_line_error(capsys)
+
+
+def test_more_folds_than_converted_rows_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    table, profile = _table_and_profile(tmp_path)
+    lines = table.read_text(encoding="utf-8").splitlines()
+    kept = [lines[0], *[line for line in lines[1:] if line.endswith(",no")],
+            *[line for line in lines[1:] if line.endswith(",yes")][:3]]
+    table.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--input", str(table), "--profile", str(profile)]) == 2
+    assert "--folds 5" in _one_line_error(capsys)
+
+
+def test_holdout_last_with_canonical_inputs_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["evaluate", "--inputs", "data/sample", "--split-date", "2026-03-01",
+                 "--holdout-last", "0.2"]) == 2
+    assert "--holdout-last is for --input" in _one_line_error(capsys)
