@@ -209,23 +209,32 @@ def _shown(names: Sequence[str]) -> str:
 
 
 def _resolve_columns(
-    section: SourceProfile, names: Sequence[str], profile: str, file_label: str
+    section: SourceProfile, source: str, names: Sequence[str], profile: str, file_label: str
 ) -> dict[str, str]:
-    """canonical -> export column, the first alternative present. InputError if none is."""
+    """canonical -> export column, the first alternative present.
+
+    An optional column the export lacks is left out (a preset maps more than every export
+    has: a contact owner, an unsubscribe flag). InputError naming every required column the
+    export lacks, at once."""
+    required = set(SOURCES[source].required_columns)
     resolved: dict[str, str] = {}
+    missing: list[str] = []
     for canonical, alternatives in section.columns.items():
         found = next(
             (c for c in (find_export_column(a, names) for a in alternatives) if c is not None),
             None,
         )
-        if found is None:
+        if found is not None:
+            resolved[canonical] = found
+        elif canonical in required:
             wanted = " or ".join(f"'{a}'" for a in alternatives)
-            raise InputError(
-                f"{file_label}: profile '{profile}' reads {canonical} from column {wanted}, "
-                f"which the file does not have (found: {_shown(names)}); edit the profile "
-                "(`leadscore profile suggest FILE` drafts one)"
-            )
-        resolved[canonical] = found
+            missing.append(f"reads {canonical} from column {wanted}")
+    if missing:
+        raise InputError(
+            f"{file_label}: profile '{profile}' {'; '.join(missing)}, which the file does not "
+            f"have (found: {_shown(names)}); edit the profile "
+            "(`leadscore profile suggest FILE` drafts one)"
+        )
     return resolved
 
 
@@ -248,13 +257,16 @@ def free_names(passthrough: Sequence[str], taken: set[str]) -> dict[str, str]:
 def _check_required(
     source: str, available: set[str], profile: str, file_label: str, names: Sequence[str]
 ) -> None:
-    for name in SOURCES[source].required_columns:
-        if name not in available:
-            raise InputError(
-                f"{file_label}: required column '{name}' is missing: profile '{profile}' maps "
-                f"no export column to it and the file has none of that name (found: "
-                f"{_shown(names)}); add it under [{source}.columns] or [{source}.constants]"
-            )
+    missing = [n for n in SOURCES[source].required_columns if n not in available]
+    if missing:
+        listed = ", ".join(f"'{n}'" for n in missing)
+        what = f"column {listed} is" if len(missing) == 1 else f"columns {listed} are"
+        raise InputError(
+            f"{file_label}: required {what} missing: profile '{profile}' maps "
+            f"no export column to {'it' if len(missing) == 1 else 'them'} and the file has none "
+            f"of that name (found: {_shown(names)}); add {'it' if len(missing) == 1 else 'them'} "
+            f"under [{source}.columns] or [{source}.constants]"
+        )
 
 
 def value_map(column: str, mapping: dict[str, str]) -> pl.Expr:
@@ -283,7 +295,7 @@ def apply_profile(
     all_names = frame.collect_schema().names()
     names = [n for n in all_names if n not in (SOURCE_ROW, RAW_ERROR)]
     markers = [n for n in all_names if n in (SOURCE_ROW, RAW_ERROR)]
-    mapped = _resolve_columns(section, names, profile.name, file_label)
+    mapped = _resolve_columns(section, source, names, profile.name, file_label)
     filled = set(mapped) | set(section.constants)
     passthrough = [n for n in names if n not in mapped.values()]
     renamed = free_names(passthrough, filled)

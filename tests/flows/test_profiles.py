@@ -188,13 +188,22 @@ def test_missing_file_named_by_the_profile_is_an_input_error_naming_it(tmp_path:
         read_source(tmp_path, LEADS, Config(), tmp_path / "work", load_profile("hubspot"))
 
 
-def test_export_lacking_a_column_the_preset_maps_names_file_profile_and_column(
+def test_export_lacking_an_optional_column_the_preset_maps_reads_without_it(
     tmp_path: Path,
 ) -> None:
     _write(tmp_path / "contacts.csv", [HUBSPOT_HEADER.replace("Website URL,", ""),
                                        "1,A,B,a@b.fi,,,,FI,x,lead,y,2024-01-01,false,,1"])
-    with pytest.raises(InputError, match=r"contacts.csv: profile 'hubspot' reads website from "
-                                         r"column 'Website URL', which the file does not have"):
+    read = read_source(tmp_path, LEADS, Config(), tmp_path / "work", load_profile("hubspot"))
+    valid = read.validated.valid.collect()
+    assert valid.height == 1 and valid["website"].to_list() == [None]
+
+
+def test_export_lacking_required_columns_the_preset_maps_names_them_all(tmp_path: Path) -> None:
+    header = HUBSPOT_HEADER.replace("Record ID,", "").replace("Create Date,", "")
+    _write(tmp_path / "contacts.csv", [header, "A,B,a@b.fi,,,,,FI,x,lead,y,false,,1"])
+    with pytest.raises(InputError, match=r"contacts.csv: profile 'hubspot' reads lead_id from "
+                                         r"column .*; reads created_at from column .*, which the "
+                                         r"file does not have"):
         read_source(tmp_path, LEADS, Config(), tmp_path / "work", load_profile("hubspot"))
 
 

@@ -239,3 +239,32 @@ def test_record_says_which_alternative_was_used_and_what_was_mapped() -> None:
         "columns": {"lead_id": "Contact ID", "created_at": "Create Date", "crm_stage": "Stage"},
         "constants": {}, "renamed": {}, "value_maps": ["crm_stage"],
     }
+
+
+def test_optional_columns_a_profile_maps_may_be_absent_from_the_export() -> None:
+    raw = _raw({"Record ID": ["7"], "Create Date": ["2024-01-01"]})
+    profile = _profile(leads={"columns": {"lead_id": "Record ID", "created_at": "Create Date",
+                                          "owner": "Contact owner",
+                                          "opted_out": "Unsubscribed from all email"}})
+    mapped = apply_profile(raw, profile, "leads", file_label="contacts.csv")
+    assert mapped.columns == {"lead_id": "Record ID", "created_at": "Create Date"}
+    assert mapped.frame.collect().columns[:2] == ["lead_id", "created_at"]
+
+
+def test_every_missing_required_column_is_named_at_once() -> None:
+    raw = _raw({"Email": ["a@b.fi"]})
+    profile = _profile(leads={"columns": {"lead_id": "Record ID", "created_at": "Create Date",
+                                          "email": "Email"}})
+    with pytest.raises(InputError) as error:
+        apply_profile(raw, profile, "leads", file_label="contacts.csv")
+    message = str(error.value)
+    assert "reads lead_id from column 'Record ID'" in message
+    assert "reads created_at from column 'Create Date'" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_every_required_column_neither_mapped_nor_present_is_named_at_once() -> None:
+    raw = _raw({"Email": ["a@b.fi"]})
+    profile = _profile(leads={"columns": {"email": "Email"}})
+    with pytest.raises(InputError, match=r"required columns 'lead_id', 'created_at' are missing"):
+        apply_profile(raw, profile, "leads", file_label="contacts.csv")
