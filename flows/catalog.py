@@ -40,7 +40,7 @@ from features.errors import ConfigError, InputError
 from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_profile
 from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
-from flows.readers import RawTable, find_source_file, read_raw
+from flows.readers import RawTable, check_input_folder, find_source_file, read_raw
 from scoring.records import InputFile, OutputFile, Record, RunManifest
 
 
@@ -92,8 +92,7 @@ def locate_source(folder: Path, source: str, profile: Profile = IDENTITY) -> Pat
     declared = profile.section(source).file
     if declared is None:
         return find_source_file(folder, source)
-    if not folder.is_dir():
-        raise InputError(f"input folder '{folder}' does not exist")
+    check_input_folder(folder)
     path = folder / declared
     return path if path.is_file() else None
 

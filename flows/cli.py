@@ -39,9 +39,15 @@ def _as_of(text: str) -> date:
 
 
 def _default_config() -> Path:
-    """`leadscore.toml` in the working folder if there is one, else the bundled default."""
+    """`leadscore.toml` in the working folder if there is one, else the bundled default.
+
+    A stray `./leadscore.toml` changes every stage, so picking it up is said on stderr."""
     local = Path("leadscore.toml")
-    return local if local.is_file() else BUNDLED_CONFIG
+    if local.is_file():
+        print(f"leadscore: using the config {local.resolve()} from the working folder "
+              "(--config chooses another)", file=sys.stderr)
+        return local
+    return BUNDLED_CONFIG
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -267,6 +273,7 @@ def _run_train(args: argparse.Namespace) -> int:
                             models=arguments.models, profile=arguments.profile,
                             force=args.force)
     _print_training(result)
+    print(f"  config: {arguments['config']}")
     return 0
 
 

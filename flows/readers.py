@@ -75,14 +75,22 @@ class RawTable:
     columns: tuple[str, ...]
 
 
+def check_input_folder(folder: Path) -> None:
+    """InputError when `folder` is missing, or is a file (--inputs takes the folder)."""
+    if folder.is_file():
+        raise InputError(f"--inputs '{folder}' is a file; give the folder that holds it "
+                         f"('{folder.parent}')")
+    if not folder.is_dir():
+        raise InputError(f"input folder '{folder}' does not exist")
+
+
 def find_source_file(folder: Path, source: str) -> Path | None:
     """The one file for ``source`` in ``folder`` (``<source>.csv|.tsv|.txt|.parquet``), or None.
 
     The extension is matched case-insensitively. Raises InputError if the folder is missing
     or if more than one file would do (which one is meant is not for us to guess).
     """
-    if not folder.is_dir():
-        raise InputError(f"input folder '{folder}' does not exist")
+    check_input_folder(folder)
     suffixes = (*CSV_SUFFIXES, PARQUET_SUFFIX)
     found = sorted(
         p for p in folder.iterdir()

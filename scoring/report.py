@@ -74,6 +74,7 @@ def format_console(manifest: RunManifest, out_root: str, output_folders: str) ->
         lines.append(f"  WARNING: {manifest.duplicates.needs_review} merged duplicates to review "
                      "(different names on one free-mail address): see needs_review in "
                      "duplicates/")
+    lines.append(f"  config: {manifest.config.path}")
     lines.append(f"  outputs: {out_root}/{output_folders}/as_of={as_of}/")
     return "\n".join(lines)
 

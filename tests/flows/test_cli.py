@@ -119,3 +119,23 @@ def test_missing_required_column_names_file_and_column_without_traceback(
     assert result.returncode == 2
     assert "leads.csv: required column 'created_at' is missing" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_inputs_naming_a_file_says_it_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,created_at\nL1,2024-01-01\n", encoding="utf-8")
+    assert main(["score", "--inputs", str(leads)]) == 2
+    err = capsys.readouterr().err
+    assert f"--inputs '{leads}' is a file" in err and "does not exist" not in err
+
+
+def test_a_config_in_the_working_folder_is_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "leadscore.toml").write_text("[icp\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["score", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"using the config {tmp_path / 'leadscore.toml'} from the working folder" in err

@@ -64,3 +64,8 @@ def test_run_warnings_are_printed_on_the_console() -> None:
     warned = manifest(warnings=["activities.csv: 4 of 4 rows (100%) quarantined, most often: x"])
     assert ("  WARNING: activities.csv: 4 of 4 rows (100%) quarantined, most often: x"
             in format_console(warned, "out", "{scores}").splitlines())
+
+
+def test_console_says_which_config_file_the_run_used() -> None:
+    used = manifest(config=ConfigRef(path="leadscore.toml", sha256="x"))
+    assert "  config: leadscore.toml" in format_console(used, "out", "{scores}").splitlines()
