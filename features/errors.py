@@ -15,3 +15,7 @@ class ConfigError(LeadscoreError):
 
 class ModelError(LeadscoreError):
     """A registered model cannot be used with this run (feature set or library versions differ)."""
+
+
+class OutputError(LeadscoreError):
+    """The output root cannot be written (read-only, no permission, disk full). Names the path."""

@@ -23,8 +23,11 @@ rename (`flows.publish`); the manifest goes last, so a run without a manifest ne
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,7 +39,7 @@ from typing import Any, Literal, Protocol
 import polars as pl
 
 from features.config import Config, IngestConfig, parse_config
-from features.errors import ConfigError, InputError
+from features.errors import ConfigError, InputError, OutputError
 from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_profile
 from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
@@ -255,6 +258,39 @@ def output(name: str) -> Dataset:
     return OUTPUTS[name]
 
 
+# Why a write fails that the user can fix: no space, no permission, a read-only filesystem.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM,
+                 errno.EROFS}
+_HINTS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space",
+          errno.EFBIG: "free some space"}
+# polars' writers report the operating system's error as text only: "... (os error 28)".
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def _errno_of(error: Exception) -> int | None:
+    if isinstance(error, OSError) and error.errno is not None:
+        return error.errno
+    found = _OS_ERROR.search(str(error))
+    return int(found.group(1)) if found else None
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn a write that fails for a reason the user can fix (disk full, read-only, no
+    permission) into one OutputError naming the path. A run writes into its staging folder and
+    publishes last, so the previous output is kept whatever failed."""
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as error:
+        code = _errno_of(error)
+        if code not in _WRITE_ERRNOS:
+            raise
+        where = getattr(error, "filename", None) or path
+        hint = _HINTS.get(code, "choose a writable --out or fix its permissions")
+        raise OutputError(f"cannot write {where}: {os.strerror(code)}; {hint} and run again "
+                          "(the previous output is kept)") from None
+
+
 def partition(root: Path, kind: str, as_of: date) -> Path:
     """The as_of folder of one output kind: ``root/<kind>/as_of=D``."""
     return root / kind / f"as_of={as_of.isoformat()}"
@@ -275,24 +311,28 @@ def output_folders() -> str:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(path, compression="zstd", statistics=True)
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
 
 
 def write_json(data: Mapping[str, object], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n",
-                    encoding="utf-8")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n",
+                        encoding="utf-8")
 
 
 def write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 # ---- storage -----------------------------------------------------------------------------------

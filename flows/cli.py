@@ -187,7 +187,7 @@ def _quiet_user_errors() -> None:
         logging.getLogger(name).addFilter(_DropUserErrors())
 
 
-_USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError")
+_USER_ERROR_NAMES = ("InputError", "ConfigError", "ModelError", "UsageError", "OutputError")
 
 
 def _run_sample(args: argparse.Namespace) -> int:

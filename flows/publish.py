@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from flows.catalog import MANIFEST, OUTPUT_KINDS, partition
+from flows.catalog import MANIFEST, OUTPUT_KINDS, partition, writing
 
 STAGING = ".staging"
 JOURNAL = "PUBLISHING"
@@ -102,11 +102,13 @@ def staging_folder(root: Path) -> Iterator[Path]:
     `recover_interrupted` puts it back.
     """
     base = root / STAGING
-    base.mkdir(parents=True, exist_ok=True)
-    fd, lock_path = new_owned_lock(base)
+    with writing(base):
+        base.mkdir(parents=True, exist_ok=True)
+        fd, lock_path = new_owned_lock(base)
     staging = base / lock_path.name.removesuffix(".lock")
     try:
-        staging.mkdir()
+        with writing(staging):
+            staging.mkdir()
         yield staging
     finally:
         try:

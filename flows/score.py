@@ -30,6 +30,7 @@ from flows.catalog import (
     read_errors_named,
     read_sources,
     storage_for,
+    writing,
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
@@ -301,8 +302,10 @@ def score_flow(
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     cfg, config_hash = load_config(config)
-    out.mkdir(parents=True, exist_ok=True)
-    for step in recover_interrupted(out):
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        recovered = recover_interrupted(out)
+    for step in recovered:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
         with _timed(timings, "read_and_validate"):
@@ -350,5 +353,6 @@ def score_flow(
             finished = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
             manifest = write_outputs(staging, as_of, scores, materialized,
                                      manifest.model_copy(update={"run": finished}), report)
-            publish(staging, out, as_of)
+            with writing(out):
+                publish(staging, out, as_of)
     return manifest

@@ -18,7 +18,7 @@ import scoring
 from features.config import Config
 from features.point_in_time.assemble import PreparedInputs
 from features.point_in_time.training import labelled_snapshot_dates, training_set
-from flows.catalog import load_config
+from flows.catalog import load_config, writing
 from flows.models import library_versions
 from flows.profiles import load_profile
 from flows.publish import recover_interrupted, staging_folder
@@ -104,8 +104,10 @@ def train_flow(
     as_of = as_of or datetime.now(UTC).date()
     cfg, config_hash = load_config(config)
     models = models or out / "models"
-    out.mkdir(parents=True, exist_ok=True)
-    for step in [*recover_interrupted(out), *remove_abandoned_model_folders(models)]:
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        recovered = [*recover_interrupted(out), *remove_abandoned_model_folders(models)]
+    for step in recovered:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
         sources = read_inputs(inputs, cfg, staging / "work", profile)
@@ -122,7 +124,8 @@ def train_flow(
         logger.warning("Not training: %s", outcome.message)
         untrained = TrainingResult(as_of=as_of, status="insufficient_history",
                                    message=outcome.message, counts=counts)
-        write_training_status(models, untrained)
+        with writing(models):
+            write_training_status(models, untrained)
         return untrained
     hashes = [s.file_info.sha256 or "absent" for s in sources.values()]
     version = model_version(as_of, _fingerprint(config_hash, profile, hashes, outcome.chosen or ""))
@@ -134,12 +137,14 @@ def train_flow(
         current_card=lambda: read_card(models, str(current)),
         current_model=lambda: load_model(models, str(current)),
     )
-    save_model(models, version, outcome.model, card, card_markdown(card))
-    if promotion.promote:
-        set_current(models, version)
+    with writing(models):
+        save_model(models, version, outcome.model, card, card_markdown(card))
+        if promotion.promote:
+            set_current(models, version)
     result = TrainingResult(
         as_of=as_of, status="trained", message=outcome.message, counts=counts, version=version,
         kind=outcome.chosen, current=promotion.promote, promotion=promotion,
         metrics=card.metrics, model_folder=str(models / version))
-    write_training_status(models, result)
+    with writing(models):
+        write_training_status(models, result)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -137,3 +138,41 @@ def test_stray_quote_in_a_csv_is_an_input_error_naming_file_and_line(tmp_path: P
         materialize.fn(sources, prepare_inputs.fn(sources, Config(), date(2026, 1, 1)))
 
 
+
+
+@pytest.mark.parametrize("write", ["parquet", "csv", "json", "text"])
+def test_a_full_disk_is_one_output_error_naming_the_path(write: str) -> None:
+    from features.errors import OutputError
+    from flows.catalog import write_csv, write_text
+
+    full = Path("/dev/full")  # every write to it fails with ENOSPC
+    if not full.exists():
+        pytest.skip("needs /dev/full")
+    frame = pl.DataFrame({"a": list(range(50_000))})
+    writers = {"parquet": lambda: write_parquet(frame, full), "csv": lambda: write_csv(frame, full),
+               "json": lambda: write_json({"a": "x" * 100_000}, full),
+               "text": lambda: write_text("x" * 100_000, full)}
+    with pytest.raises(OutputError, match=r"cannot write /dev/full: No space left on device; "
+                                          r"free some space"):
+        writers[write]()
+
+
+def test_a_read_only_output_is_one_output_error_naming_the_path(tmp_path: Path) -> None:
+    import errno
+
+    from features.errors import OutputError
+    from flows.catalog import writing
+
+    target = tmp_path / "out" / "scores"
+    with pytest.raises(OutputError, match=r"cannot write .*/out/scores: Read-only file system; "
+                                          r"choose a writable --out"), writing(target):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(target))
+
+
+def test_other_os_errors_are_not_mistaken_for_output_errors(tmp_path: Path) -> None:
+    import errno
+
+    from flows.catalog import writing
+
+    with pytest.raises(FileNotFoundError), writing(tmp_path):
+        raise FileNotFoundError(errno.ENOENT, "gone", "x")
