@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from features.errors import LeadscoreError
+from features.ingest.validate import EARLIEST_PLAUSIBLE_DATE
 from flows import PROJECT_ROOT
 from scoring.records import TrainingResult
 
@@ -33,9 +34,15 @@ class UsageError(LeadscoreError):
 
 def _as_of(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        when = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    # No input record is older (features.ingest.validate); training windows reach further back
+    # still, and dates near year 1 overflow.
+    if when < EARLIEST_PLAUSIBLE_DATE:
+        raise argparse.ArgumentTypeError(f"{text} is before {EARLIEST_PLAUSIBLE_DATE}: not a "
+                                         "plausible run date")
+    return when
 
 
 def _default_config() -> Path:

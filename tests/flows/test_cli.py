@@ -139,3 +139,17 @@ def test_a_config_in_the_working_folder_is_announced(
     assert main(["score", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert f"using the config {tmp_path / 'leadscore.toml'} from the working folder" in err
+
+
+@pytest.mark.parametrize("command", ["train", "score", "evaluate", "sample"])
+@pytest.mark.parametrize("when", ["0001-01-01", "1989-12-31"])
+def test_a_run_date_before_1990_is_rejected_by_the_parser(
+    command: str, when: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    option = "--export-date" if command == "sample" else (
+        "--split-date" if command == "evaluate" else "--as-of")
+    extra = {"evaluate": ["--inputs", "data/sample"], "sample": ["--out", "x"]}.get(command, [])
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, *extra, option, when])
+    assert exit_info.value.code == 2
+    assert "before 1990-01-01" in capsys.readouterr().err
