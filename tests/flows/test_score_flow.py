@@ -336,3 +336,27 @@ def test_a_source_losing_most_rows_is_a_warning_in_the_manifest(
     assert manifest.warnings == [
         "activities.csv: activities: 14 of 20 rows (70%) quarantined, most often: occurred_at "
         "'1761955200' is not a valid date/time"]
+
+
+def test_a_full_disk_mid_write_is_one_error_and_keeps_the_previous_output(
+    demo: DemoRun, sample_dir: Path, default_config: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from features.errors import OutputError
+    from flows.publish import STAGING
+    from flows.score import score_flow
+
+    paths = _run_paths(demo.out, demo.as_of)
+    before = {name: path.read_bytes() for name, path in paths.items()}
+
+    def disk_full(self: pl.DataFrame, path: Path, **_: Any) -> None:
+        Path(path).write_bytes(b"PAR1 half")  # what a full disk leaves: a partial file
+        raise pl.exceptions.ComputeError(
+            "parquet: underlying IO error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", disk_full)
+    with pytest.raises(OutputError, match=r"cannot write .*scores\.parquet: No space left"):
+        score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=demo.out)
+    monkeypatch.undo()
+    assert {name: path.read_bytes() for name, path in paths.items()} == before
+    leftovers = [p for p in (demo.out / STAGING).iterdir() if not p.name.startswith(".")]
+    assert leftovers == []
