@@ -280,7 +280,7 @@ def _run_train(args: argparse.Namespace) -> int:
                             models=arguments.models, profile=arguments.profile,
                             force=args.force)
     _print_training(result)
-    print(f"  config: {arguments['config']}")
+    print(f"  config: {arguments.config}")
     return 0
 
 

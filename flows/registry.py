@@ -160,7 +160,7 @@ def remove_abandoned_model_folders(models: Path) -> list[str]:
     return removed
 
 
-def _write_model_folder(staging: Path, model: TrainedModel, card: dict[str, Any],
+def _write_model_folder(staging: Path, model: TrainedModel, card: ModelCard,
                         card_markdown: str) -> None:
     payload = {
         "kind": model.kind,
