@@ -97,7 +97,7 @@ def test_model_pointer_outside_the_registry_is_refused(tmp_path: Path, version: 
 
 def _saved(tmp_path: Path) -> Path:
     model, _ = _tiny_model("logistic")
-    save_model(tmp_path, "v1", model, {"version": "v1"}, "# v1\n")
+    save_model(tmp_path, "v1", model, a_card("v1"), "# v1\n")
     return tmp_path / "v1" / "model.skops"
 
 
