@@ -8,6 +8,9 @@ endif
 
 .PHONY: install demo test test-fast lint bench clean
 
+# `make bench LEADS=10000000` for another size.
+LEADS ?= 1000000
+
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
 	$(UV) sync --frozen
@@ -27,7 +30,7 @@ lint: install
 	$(UV) run lint-imports
 
 bench: install
-	$(UV) run python bench/run.py
+	$(UV) run python bench/run.py --leads $(LEADS)
 
 clean:
 	rm -rf out .prefect .pytest_cache

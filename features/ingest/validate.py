@@ -238,7 +238,10 @@ def _text_column(column: Column, dtype: pl.DataType, cfg: IngestConfig) -> pl.Ex
 
     "Present but did not parse" is then ``text not null and value null``.
     """
-    text = pl.col(column.name).cast(pl.String, strict=False)
+    if isinstance(dtype, pl.List):  # a native list (Parquet) reads as its items joined
+        text = pl.col(column.name).cast(pl.List(pl.String), strict=False).list.join("|")
+    else:
+        text = pl.col(column.name).cast(pl.String, strict=False)
     if _needs_text(column, dtype):
         return null_if_missing(text, cfg.missing_values)
     return text

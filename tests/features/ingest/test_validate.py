@@ -283,6 +283,15 @@ def test_fractional_native_number_for_a_whole_number_column_is_an_issue() -> Non
     assert issues.rows() == [(2, "employees", "3.5", "not a valid whole number")]
 
 
+def test_native_list_column_is_kept_as_a_list_and_quarantined_rows_keep_it() -> None:
+    valid, quarantine, issues = _validate(
+        {"company_name": ["Acme", None], "technologies": [["aws", "sap"], ["gcp"]]}, COMPANIES
+    )
+    assert valid["technologies"].to_list() == [["aws", "sap"]]
+    assert json.loads(quarantine["record"].item())["technologies"] == ["gcp"]
+    assert issues.is_empty()
+
+
 def test_timezone_aware_parquet_datetimes_are_converted_to_utc() -> None:
     helsinki = pl.Series([datetime(2024, 1, 5, 12)]).dt.replace_time_zone("Europe/Helsinki")
     valid, _, _ = _validate({"lead_id": ["L1"], "created_at": helsinki.to_list()})
