@@ -93,24 +93,36 @@ def merge_duplicates(leads: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
     Other columns (pass-through extras) are the survivor's own.
     """
     with_groups = leads.join(groups.select("lead_id", "survivor_id"), on="lead_id", how="left")
+    # Only the few leads that have duplicates need the per-group sort and fill; a lead alone
+    # is its own survivor with its own values (the same result, without a group per lead).
+    in_group = pl.len().over("survivor_id") > 1
+    with_groups = with_groups.with_columns(in_group.alias("_in_group"))
     newest_first = [pl.col("lead_id") == pl.col("survivor_id"), pl.col("created_at"),
                     pl.col("lead_id")]
     filled = [
         pl.col(c).sort_by(newest_first, descending=[True, True, True]).drop_nulls().first()
-        .alias(c)
+        .alias(f"_merged_{c}")
         for c in _FILLABLE
     ]
-    consent = [pl.col(c).fill_null(False).any().alias(c) for c in _ANY_TRUE]
+    consent = [pl.col(c).fill_null(False).any().alias(f"_merged_{c}") for c in _ANY_TRUE]
     merged_ids = (
         pl.col("lead_id").filter(pl.col("lead_id") != pl.col("survivor_id")).sort()
         .alias("merged_ids")
     )
-    merged = with_groups.group_by("survivor_id").agg([*filled, *consent, merged_ids])
-    survivors = with_groups.filter(pl.col("lead_id") == pl.col("survivor_id")).drop(
-        [*_FILLABLE, *_ANY_TRUE, "survivor_id"]
-    )
+    merged = (with_groups.filter("_in_group").group_by("survivor_id")
+              .agg([*filled, *consent, merged_ids]))
+    survivors = with_groups.filter(pl.col("lead_id") == pl.col("survivor_id"))
+    grouped = pl.col("_in_group")
     return survivors.join(merged, left_on="lead_id", right_on="survivor_id", how="left").select(
-        [*leads.collect_schema().names(), "merged_ids"]
+        *[
+            pl.when(grouped).then(pl.col(f"_merged_{c}")).otherwise(pl.col(c)).alias(c)
+            if c in _FILLABLE else
+            pl.when(grouped).then(pl.col(f"_merged_{c}")).otherwise(pl.col(c).fill_null(False))
+            .alias(c)
+            if c in _ANY_TRUE else pl.col(c)
+            for c in leads.collect_schema().names()
+        ],
+        pl.col("merged_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
     )
 
 
