@@ -41,14 +41,14 @@ def _count_columns(windows: Sequence[int]) -> list[str]:
     ]
 
 
-def _aggregations(
-    windows: Sequence[int], half_life: float, intent: Sequence[str], signal_window: int
-) -> list[pl.Expr]:
+def _aggregations(windows: Sequence[int], signal_window: int) -> list[pl.Expr]:
     # Windows and recencies count calendar days (1 = the day before as_of), so "in the last 7
     # days" means the 7 days before as_of; the decay uses the exact age.
-    days = days_before_as_of(pl.col("occurred_at"))
+    # Per-activity values come from `_per_activity` (computed once per row, not once per
+    # aggregation that uses them).
+    days = pl.col("_days")
     kind = pl.col("activity_type")
-    is_intent = kind.is_in(list(intent))
+    is_intent = pl.col("_intent")
     longest = max(windows)
     return [
         pl.len().cast(pl.Int32).alias("activity_count_total"),
@@ -57,7 +57,7 @@ def _aggregations(
           for w in windows],
         # Rounded: a float sum's last bits depend on the order rows arrive in, and re-runs
         # must agree to the bit.
-        (0.5 ** (_age_days() / half_life)).sum().round(9).alias("engagement_decayed"),
+        pl.col("_decay").sum().round(9).alias("engagement_decayed"),
         *[
             ((kind == t) & (days <= longest)).sum().cast(pl.Int32).alias(window_column(t, longest))
             for t in COUNTED_TYPES
@@ -74,6 +74,16 @@ def _aggregations(
     ]
 
 
+def _per_activity(half_life: float, intent: Sequence[str]) -> list[pl.Expr]:
+    """``_days`` (calendar days before as_of), ``_decay`` (the activity's decayed weight) and
+    ``_intent`` (a buying signal), for the aggregations of ``_aggregations``."""
+    return [
+        days_before_as_of(pl.col("occurred_at")).alias("_days"),
+        (0.5 ** (_age_days() / half_life)).alias("_decay"),
+        pl.col("activity_type").is_in(list(intent)).alias("_intent"),
+    ]
+
+
 def engagement_features(
     snapshots: pl.LazyFrame,
     activities: pl.LazyFrame,
@@ -87,17 +97,13 @@ def engagement_features(
     Returns: lead_id, as_of and :func:`engagement_columns` (counts 0 and flags false when a lead
     has no activity; recencies null, meaning "never").
     """
-    aggregations = _aggregations(
-        features.engagement_windows_days,
-        features.decay_half_life_days,
-        stages.intent_signals,
-        stages.signal_window_days,
-    )
+    aggregations = _aggregations(features.engagement_windows_days, stages.signal_window_days)
     per_snapshot = (
         snapshots.join(
             activities.select("lead_id", "activity_type", "occurred_at"), on="lead_id", how="inner"
         )
         .filter(known_before_as_of(pl.col("occurred_at")))
+        .with_columns(_per_activity(features.decay_half_life_days, stages.intent_signals))
         .group_by(SNAPSHOT_KEY)
         .agg(aggregations)
     )

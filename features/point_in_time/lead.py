@@ -36,16 +36,17 @@ def lead_features(
                for c in ("lead_email_domain", "lead_website_domain")]
     matches = lead_companies.select("lead_id", "email_quality", "match_method", "match_confidence",
                                     "lead_business_id", *domains)
-    seniority = seniority_from_title(pl.col("title"))
     return (
         snapshots.select(SNAPSHOT_KEY)
         .join(lead_rows, on="lead_id", how="left")
         .join(matches, on="lead_id", how="left")
+        .join(_roles(lead_rows), on="title", how="left", nulls_equal=True, validate="m:1",
+              maintain_order="left")
         .select(
             *SNAPSHOT_KEY,
-            seniority.alias("seniority"),
-            seniority_level(seniority).alias("seniority_level"),
-            department_from_title(pl.col("title")).alias("department"),
+            "seniority",
+            "seniority_level",
+            "department",
             "email_quality",
             (pl.col("phone").str.replace_all(r"\D", "").str.len_chars() >= 6).fill_null(False)
             .alias("has_phone"),
@@ -66,4 +67,16 @@ def lead_features(
             "lead_email_domain",
             "lead_website_domain",
         )
+    )
+
+
+def _roles(lead_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """title -> seniority, seniority_level, department, computed once per distinct title (the
+    multilingual patterns are regexes; a CRM has far fewer titles than leads)."""
+    seniority = seniority_from_title(pl.col("title"))
+    return lead_rows.select("title").unique().select(
+        "title",
+        seniority.alias("seniority"),
+        seniority_level(seniority).alias("seniority_level"),
+        department_from_title(pl.col("title")).alias("department"),
     )

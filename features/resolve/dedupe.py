@@ -92,7 +92,8 @@ def merge_duplicates(leads: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
     Adds: merged_ids (list of the lead_ids merged into this one, sorted; empty when none).
     Other columns (pass-through extras) are the survivor's own.
     """
-    with_groups = leads.join(groups.select("lead_id", "survivor_id"), on="lead_id", how="left")
+    with_groups = leads.join(groups.select("lead_id", "survivor_id"), on="lead_id", how="left",
+                             maintain_order="left")
     # Only the few leads that have duplicates need the per-group sort and fill; a lead alone
     # is its own survivor with its own values (the same result, without a group per lead).
     in_group = pl.len().over("survivor_id") > 1
@@ -113,7 +114,8 @@ def merge_duplicates(leads: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
               .agg([*filled, *consent, merged_ids]))
     survivors = with_groups.filter(pl.col("lead_id") == pl.col("survivor_id"))
     grouped = pl.col("_in_group")
-    return survivors.join(merged, left_on="lead_id", right_on="survivor_id", how="left").select(
+    return survivors.join(merged, left_on="lead_id", right_on="survivor_id", how="left",
+                          maintain_order="left").select(
         *[
             pl.when(grouped).then(pl.col(f"_merged_{c}")).otherwise(pl.col(c)).alias(c)
             if c in _FILLABLE else

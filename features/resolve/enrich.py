@@ -43,6 +43,7 @@ from features.resolve.identity import (
     normalize_business_ids,
     normalize_company_name,
     registrable_domains,
+    registrable_domains_of,
     website_domain,
 )
 from features.schema import UTC_DATETIME
@@ -213,8 +214,9 @@ def _prepare_leads(leads: pl.LazyFrame, free_mail_extra: tuple[str, ...]) -> pl.
         normalize_company_name(pl.col("company_name")).alias("_name"),
         _upper_country("country").alias("_country"),
     )
-    prepared = registrable_domains(prepared, "_web_host", "lead_website_domain")
-    prepared = registrable_domains(prepared, "_mail_host", "lead_email_domain")
+    prepared = registrable_domains_of(
+        prepared, {"_web_host": "lead_website_domain", "_mail_host": "lead_email_domain"}
+    )
 
     def identifying(col: str) -> pl.Expr:
         return (

@@ -207,20 +207,26 @@ def registrable_domains(frame: pl.LazyFrame, col: str, out_col: str) -> pl.LazyF
     """Adds ``out_col``: the registrable domain (eTLD+1) of the host in ``col`` (a host, e.g. from
     ``website_domain``/``email_domain``), null when there is none. tldextract is per-value Python,
     so it runs on the unique hosts only and the result is joined back."""
+    return registrable_domains_of(frame, {col: out_col})
+
+
+def registrable_domains_of(frame: pl.LazyFrame, columns: dict[str, str]) -> pl.LazyFrame:
+    """``registrable_domains`` for several host columns (``{col: out_col}``) at once: tldextract
+    runs once per distinct host of all of them together (a lead's website and email often share
+    their host)."""
     host = "__host"
-    with_host = frame.with_columns(pl.col(col).alias(host))
-    mapped = (
-        with_host.select(host)
-        .unique()
-        .with_columns(
-            pl.col(host)
-            .map_batches(_registrable_batch, return_dtype=pl.String(), is_elementwise=True)
-            .alias(out_col)
-        )
+    hosts = pl.concat([frame.select(pl.col(c).alias(host)) for c in columns]).unique()
+    mapped = hosts.with_columns(
+        pl.col(host)
+        .map_batches(_registrable_batch, return_dtype=pl.String(), is_elementwise=True)
+        .alias("__registrable")
     )
-    return with_host.join(
-        mapped, on=host, how="left", nulls_equal=True, validate="m:1", maintain_order="left"
-    ).drop(host)
+    for col, out_col in columns.items():
+        frame = frame.join(
+            mapped.rename({host: col, "__registrable": out_col}), on=col, how="left",
+            nulls_equal=True, validate="m:1", maintain_order="left",
+        )
+    return frame
 
 
 # ---- email quality -----------------------------------------------------------------------------
