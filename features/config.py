@@ -208,6 +208,13 @@ class ModelConfig(_Frozen):
     seed: int = 42
 
 
+class ScheduleConfig(_Frozen):
+    # When `leadscore serve` runs the nightly `score` deployment: a cron line in `timezone`
+    # (an IANA name); checked by `serve` when it creates the schedule.
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+
 class Config(_Frozen):
     ingest: IngestConfig = IngestConfig()
     matching: MatchingConfig = MatchingConfig()
@@ -215,6 +222,7 @@ class Config(_Frozen):
     icp: IcpConfig = IcpConfig()
     stages: StagesConfig = StagesConfig()
     model: ModelConfig = ModelConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
 
 def _error_key(loc: tuple[int | str, ...]) -> str:

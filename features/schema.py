@@ -187,6 +187,8 @@ SCORED_COLUMNS: tuple[str, ...] = (
     "stage_change",
     "previous_stage",
     "changed_since_previous_run",
+    "change",
+    "previous_probability",
     "business_id",
     "company_name",
     "match_method",

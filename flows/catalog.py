@@ -5,7 +5,9 @@ one file per source in the input folder (see `features.schema.SOURCES`; a CRM pr
 another file). Outputs sit under one output root, one folder per kind and as_of date:
 
     scores/as_of=D/scores.parquet            scored leads (the full row)
+    changes/as_of=D/changes.parquet          the change feed against the previous published run
     exports/as_of=D/leads_for_crm.csv        the CSV sales import into the CRM
+    exports/as_of=D/leads_for_crm_changes.csv  the same, only new or re-staged leads (opt-in)
     quarantine/as_of=D/quarantine.parquet    rows set aside, with source file, row and reason
     quarantine/as_of=D/value_issues.parquet  values kept but blanked or flagged, with the reason
     duplicates/as_of=D/duplicates.parquet    merged lead ids with their survivor
@@ -44,6 +46,7 @@ from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_prof
 from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
 from flows.readers import RawTable, check_input_folder, find_source_file, read_raw
+from scoring.changes import PREVIOUS_COLUMNS
 from scoring.records import InputFile, OutputFile, Record, RunManifest
 
 
@@ -233,8 +236,14 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     *(Dataset(name, INPUTS, name, "csv or parquet", f"the CRM's {name} (input)")
       for name in SOURCES),
     Dataset("scores", "scores", "scores.parquet", "parquet", "scored leads (the full row)"),
+    Dataset("changes", "changes", "changes.parquet", "parquet",
+            "the change feed: each lead against the previous published run "
+            "(`scoring.changes`)"),
     Dataset("exports", "exports", "leads_for_crm.csv", "csv",
             "the CSV sales import into the CRM (lists joined with ' | ')"),
+    Dataset("exports_changes_only", "exports", "leads_for_crm_changes.csv", "csv",
+            "the CRM import with only the new, upgraded and downgraded leads "
+            "(`--changes-only`)"),
     Dataset("quarantine", "quarantine", "quarantine.parquet", "parquet",
             "rows set aside, with source file, row and reason"),
     Dataset("value_issues", "quarantine", "value_issues.parquet", "parquet",
@@ -425,14 +434,15 @@ def completed_runs(root: Path) -> list[date]:
 
 
 def previous_scores(root: Path, as_of: date) -> tuple[date | None, pl.LazyFrame | None]:
-    """The latest complete run before as_of: its date and its (lead_id, recommended_stage)."""
+    """The latest complete run before as_of: its date and its lead_id, recommended_stage and
+    conversion_probability (what the change feed compares)."""
     storage = storage_for(root)
     earlier = [d for d in storage.completed_runs() if d < as_of]
     if not earlier:
         return None, None
     # Read now, not lazily later: the caller holds the publish lock so that a backfill of that
     # date cannot swap the file mid-read.
-    frame = storage.read_frame("scores", earlier[-1], ["lead_id", "recommended_stage"])
+    frame = storage.read_frame("scores", earlier[-1], list(PREVIOUS_COLUMNS))
     return (None, None) if frame is None else (earlier[-1], frame.lazy())
 
 

@@ -57,10 +57,11 @@ def _default_config() -> Path:
     return BUNDLED_CONFIG
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as-of", type=_as_of, default=None,
-                        help="the date to run for, YYYY-MM-DD (default: today, UTC); only data "
-                             "known before this date is used")
+def _add_run_options(parser: argparse.ArgumentParser, as_of: bool = True) -> None:
+    if as_of:
+        parser.add_argument("--as-of", type=_as_of, default=None,
+                            help="the date to run for, YYYY-MM-DD (default: today, UTC); only "
+                                 "data known before this date is used")
     parser.add_argument("--inputs", type=Path, default=SAMPLE_INPUTS,
                         help="folder with leads, activities, opportunities, companies, "
                              "company_events (.csv or .parquet); default: the bundled sample")
@@ -120,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="The nightly run: stage, next action, priority and "
                                             "reasons per lead, written under --out.")
     _add_run_options(score)
+    _add_changes_only(score)
+    _add_backfill_command(commands)
+    _add_serve_command(commands)
 
     demo = commands.add_parser("demo", help="train and score on the bundled sample",
                                description="Train on the bundled sample, then score it a week "
@@ -128,6 +132,57 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_command(commands)
     _add_evaluate_command(commands)
     return parser
+
+
+def _add_changes_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--changes-only", action="store_true",
+                        help="also write exports/as_of=D/leads_for_crm_changes.csv: only the "
+                             "leads that are new or changed stage since the previous run")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _add_backfill_command(commands: argparse._SubParsersAction[Any]) -> None:
+    backfill = commands.add_parser(
+        "backfill", help="re-run a range of past dates",
+        description="Score each date from --start to --end as the nightly run would have that "
+                    "day: features as of the date, the model current on it (from the "
+                    "registry's promotion history; rules only before the first model) unless "
+                    "--model names one. Dates already complete are skipped unless --force. "
+                    "Exits 1 if any date failed.")
+    backfill.add_argument("--start", type=_as_of, required=True, help="first date, YYYY-MM-DD")
+    backfill.add_argument("--end", type=_as_of, required=True, help="last date, YYYY-MM-DD")
+    backfill.add_argument("--every", type=_at_least_one, default=1, metavar="N",
+                          help="every N days (default 1)")
+    backfill.add_argument("--force", action="store_true",
+                          help="re-run dates that already have a complete run")
+    backfill.add_argument("--workers", type=_at_least_one, default=2, metavar="N",
+                          help="dates run at the same time (default 2)")
+    backfill.add_argument("--model", default=None, metavar="VERSION",
+                          help="use this registered model version for every date")
+    _add_run_options(backfill, as_of=False)
+    backfill.set_defaults(as_of=None)
+    _add_changes_only(backfill)
+
+
+def _add_serve_command(commands: argparse._SubParsersAction[Any]) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the nightly deployment against a Prefect server",
+        description="Serve the `score` flow as deployment 'nightly' on the [schedule] of the "
+                    "config (cron and time zone), and `backfill` as deployment 'backfill' "
+                    "(run from the Prefect UI or `prefect deployment run` with start and end). "
+                    "Needs PREFECT_API_URL pointing at a server (`prefect server start`).")
+    _add_run_options(serve, as_of=False)
+    serve.set_defaults(as_of=None)
+    _add_changes_only(serve)
 
 
 def _folds(text: str) -> int:
@@ -296,8 +351,54 @@ def _run_score(args: argparse.Namespace) -> int:
         _quiet_user_errors()
         manifest = score_flow(as_of=arguments.as_of, inputs=arguments.inputs,
                               config=arguments.config, out=arguments.out,
-                              models=arguments.models, profile=arguments.profile)
+                              models=arguments.models, profile=arguments.profile,
+                              changes_only=args.changes_only)
     print(format_console(manifest, str(args.out), output_folders()))
+    return 0
+
+
+def _run_backfill(args: argparse.Namespace) -> int:
+    arguments = _flow_arguments(args)
+    _preflight(arguments)
+    from flows.backfill import backfill_dates, summary_table
+
+    dates = backfill_dates(args.start, args.end, args.every)
+    if args.model is not None:
+        from flows.registry import read_card
+
+        read_card(args.models or args.out / "models", args.model)  # exits 2 if unknown
+    from flows.backfill import backfill_flow
+    from flows.runtime import prefect_runtime
+
+    print(f"leadscore backfill: {len(dates)} dates from {dates[0]} to {dates[-1]}, "
+          f"{args.workers} at a time")
+    with prefect_runtime():
+        _quiet_user_errors()
+        result = backfill_flow(start=args.start, end=args.end, every=args.every,
+                               force=args.force, workers=args.workers, model=args.model,
+                               inputs=arguments.inputs, config=arguments.config,
+                               out=arguments.out, models=arguments.models,
+                               profile=arguments.profile, changes_only=args.changes_only,
+                               show_progress=True)
+    print(summary_table(result))
+    failed = result.failed
+    if failed:
+        print(f"leadscore backfill: {len(failed)} of {len(dates)} dates failed: "
+              + ", ".join(str(d.as_of) for d in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    arguments = _flow_arguments(args)
+    _preflight(arguments)
+    from flows.catalog import load_config
+    from flows.serve import serve_nightly
+
+    cfg, _ = load_config(arguments.config)
+    serve_nightly({"inputs": arguments.inputs, "config": arguments.config, "out": arguments.out,
+                   "models": arguments.models, "profile": arguments.profile,
+                   "changes_only": args.changes_only}, cfg.schedule)
     return 0
 
 
@@ -376,6 +477,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": _run_train,
     "score": _run_score,
     "demo": _run_demo,
+    "backfill": _run_backfill,
+    "serve": _run_serve,
     "profile": _run_profile,
     "evaluate": _run_evaluate,
 }

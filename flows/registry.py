@@ -5,6 +5,7 @@
     models/<version>/card.json       the model card (data window, counts, metrics, versions)
     models/<version>/card.md         the same card for people
     models/current.json              {"version": ...}: the model `score` uses
+    models/promotions.json           every promotion: version, trained_as_of, promoted_at
     models/status.json               the last training's outcome (e.g. too little history)
 
 Every file is written to a temporary name and renamed into place.
@@ -29,6 +30,7 @@ import skops.io as sio
 from pydantic import ValidationError
 
 from features.errors import ModelError
+from flows.promotions import record_promotion
 from flows.publish import if_abandoned, new_owned_lock
 from scoring.conversion.encoding import FeatureEncoding
 from scoring.conversion.estimators import TrainedModel
@@ -70,6 +72,8 @@ def current_version(models: Path) -> str | None:
 
 
 def set_current(models: Path, version: str) -> None:
+    """Make `version` (a saved model folder) the current model and record the promotion."""
+    record_promotion(models, version)
     _atomic_write_text(models / "current.json", json.dumps({"version": version}) + "\n")
 
 

@@ -1,16 +1,50 @@
-"""How flows run here: Prefect without a server, its temporary server tied to this process,
-and the heartbeat thread switched off."""
+"""How flows run here: one temporary Prefect server per process, started up front (timed) and
+tied to this process, no heartbeat thread, and which failures are worth a retry."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import flows  # noqa: F401  (sets Prefect's environment defaults before Prefect is imported)
+from features.errors import LeadscoreError
+
+# Delays between the attempts of an I/O step: 1 s, 2 s, 4 s (Prefect's exponential backoff).
+IO_RETRIES = 3
+IO_BACKOFF_SECONDS = 1.0
+
+_startup: dict[str, float] = {}
+
+
+def start_prefect() -> float | None:
+    """Start Prefect's temporary local server now (once per process) and return how long it
+    took; None when a server is configured (PREFECT_API_URL) or it was already running.
+
+    Prefect would start it lazily at the first flow run; starting it here lets the run's log
+    and manifest show Prefect's start-up apart from the job's own steps.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() or "seconds" in _startup:
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    started = time.perf_counter()
+    SubprocessASGIServer().start()
+    _startup["seconds"] = round(time.perf_counter() - started, 3)
+    return _startup["seconds"]
+
+
+def prefect_startup_seconds() -> float | None:
+    """How long this process waited for Prefect's temporary server (None: it did not start one
+    through `start_prefect`, e.g. a served deployment's run against a real server)."""
+    return _startup.get("seconds")
+
 
 # Write ends of the pipes that tie each temporary server to this process (`flows.tether`):
 # held open, never written, for as long as this process lives.
@@ -60,11 +94,26 @@ def tether_temporary_servers() -> None:
 
 @contextmanager
 def prefect_runtime() -> Iterator[None]:
-    """Run flows with their temporary server tethered to this process and no heartbeat
-    thread: with no server watching, a heartbeat only costs about a second per flow run to
-    join its thread."""
+    """Run flows with their temporary server tethered to this process, started up front, and
+    no heartbeat thread: with no server watching, a heartbeat only costs about a second per
+    flow run to join its thread."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     tether_temporary_servers()
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        start_prefect()
         yield
+
+
+def io_retry_condition(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry an I/O step only on an operating-system error (a file briefly unavailable, a
+    full or flaky disk); a user error or a bug fails at once."""
+    try:
+        state.result()
+    except LeadscoreError:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
 from features.config import Config
 from features.errors import InputError
@@ -23,8 +25,10 @@ from features.resolve.accounting import heavy_losses, reconcile
 from features.resolve.enrich import match_report
 from features.resolve.prepare import NOT_YET_CREATED, Prepared, prepare
 from flows import PROJECT_ROOT
+from flows.artifacts import create_run_artifacts
 from flows.catalog import (
     SourceInput,
+    dataset_path,
     load_config,
     previous_scores,
     read_errors_named,
@@ -34,8 +38,17 @@ from flows.catalog import (
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
+from flows.promotions import CURRENT, ModelChoice
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
+from flows.runtime import (
+    IO_BACKOFF_SECONDS,
+    IO_RETRIES,
+    io_retry_condition,
+    prefect_startup_seconds,
+)
+from scoring.changes import change_counts, change_feed, changes_only, removed_leads
 from scoring.records import (
+    ChangeSummary,
     ConfigRef,
     DuplicatesSummary,
     EnrichmentSummary,
@@ -121,16 +134,25 @@ def check_as_of(as_of: date, newest_record: date | None, cfg: Config) -> None:
         )
 
 
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+# The I/O steps: retried with backoff on an operating-system error only (never on a user error).
+_IO_TASK: dict[str, Any] = {
+    "cache_policy": NO_CACHE, "retries": IO_RETRIES,
+    "retry_delay_seconds": exponential_backoff(IO_BACKOFF_SECONDS),
+    "retry_condition_fn": io_retry_condition,
+}
+
+
+@task(**_IO_TASK)
 def read_inputs(
     inputs: Path, cfg: Config, work_dir: Path, profile: str | None = None
 ) -> dict[str, SourceInput]:
     """Find, read, map (``profile``: a preset name or a TOML path; default the canonical
-    names) and validate every source (I/O: the one task that retries)."""
+    names) and validate every source. The files' headers and dialects are read here; their
+    rows are read lazily, by `prepare_inputs` and `materialize`, which retry too."""
     return read_sources(inputs, cfg, work_dir, load_profile(profile))
 
 
-@task(cache_policy=NO_CACHE)
+@task(**_IO_TASK)
 def prepare_inputs(sources: dict[str, SourceInput], cfg: Config, as_of: date) -> Prepared:
     frames = {name: s.validated.valid for name, s in sources.items()}
     files = {name: s.file_label for name, s in sources.items()}
@@ -157,7 +179,7 @@ def _collect_named(frames: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
     return dict(zip(frames, pl.collect_all(list(frames.values())), strict=True))
 
 
-@task(cache_policy=NO_CACHE)
+@task(**_IO_TASK)
 def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Materialized:
     """Collect the prepared inputs and every report frame in one pass over the inputs."""
     validation_quarantine = [s.validated.quarantine for s in sources.values()
@@ -260,21 +282,24 @@ def enrichment_summary(
     )
 
 
-@task(cache_policy=NO_CACHE)
+@task(**_IO_TASK)
 def write_outputs(
     staging: Path, as_of: date, scores: pl.DataFrame, materialized: Materialized,
-    manifest: RunManifest, report: str,
+    feed: pl.DataFrame, manifest: RunManifest, report: str, with_changes_only: bool = False,
 ) -> RunManifest:
     """Write every output into the staging folder, then the manifest with each file's path,
     rows and hash; return that manifest. One entry per catalog output (`flows.catalog`)."""
     storage = storage_for(staging)
     frames = {
         "scores": scores,
+        "changes": feed,
         "exports": crm_export(scores),
         "quarantine": materialized.quarantine,
         "value_issues": materialized.value_issues,
         "duplicates": materialized.duplicates,
     }
+    if with_changes_only:
+        frames["exports_changes_only"] = crm_export(changes_only(scores))
     outputs = {name: storage.write(name, as_of, frame) for name, frame in frames.items()}
     outputs["report"] = storage.write("report", as_of, report)
     written = manifest.model_copy(update={"outputs": outputs})
@@ -287,20 +312,40 @@ def _inputs_section(sources: dict[str, SourceInput], rows: dict[str, int]) -> di
             for name, s in sources.items()}
 
 
-@flow(name="score")
-def score_flow(
-    as_of: date | None = None,
+def _feed(scores: pl.DataFrame, previous: pl.LazyFrame | None,
+          materialized: Materialized) -> pl.DataFrame:
+    removed = None if previous is None else removed_leads(
+        previous.collect(), scores["lead_id"], materialized.duplicates, materialized.quarantine)
+    return change_feed(scores, removed)
+
+
+def score_date(
+    as_of: date,
     inputs: Path = SAMPLE_INPUTS,
     config: Path = DEFAULT_CONFIG,
     out: Path = Path("out"),
     models: Path | None = None,
     profile: str | None = None,
+    *,
+    model: ModelChoice = CURRENT,
+    with_changes_only: bool = False,
+    previous_ready: Callable[[], None] | None = None,
 ) -> RunManifest:
-    """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`."""
+    """Score every lead as of `as_of` and publish the outputs under `out`: the one scoring path,
+    run by the `score` flow for its date and by `backfill` for each of its dates.
+
+    `model` chooses the conversion model (default: the registry's current one).
+    `previous_ready` blocks until the run this one compares against can be read: a backfill
+    passes one that waits for its earlier dates to finish, so that each date compares with
+    the day before exactly as the nightly run would have, whatever order the workers finish in.
+    Runs inside a flow (its tasks and logger need one).
+    """
     logger = get_run_logger()
-    as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
+    startup = prefect_startup_seconds()
+    if startup is not None:
+        timings["prefect_startup"] = startup  # once per process: shared by its runs
     cfg, config_hash = load_config(config)
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -312,9 +357,11 @@ def score_flow(
             sources = read_inputs(inputs, cfg, staging / "work", profile)
         with _timed(timings, "prepare"):
             prepared = prepare_inputs(sources, cfg, as_of)
-        verdict = model_verdict(models or out / "models", cfg)
+        verdict = model_verdict(models or out / "models", cfg, model)
         if verdict.model is None:
-            logger.warning("No conversion model: %s", verdict.note)
+            logger.warning("As of %s, no conversion model: %s", as_of, verdict.note)
+        else:
+            logger.info("As of %s, model %s (%s)", as_of, verdict.version, model.why)
         with _timed(timings, "collect_inputs"):
             materialized = materialize(sources, prepared)
         check_as_of(as_of, materialized.newest_record, cfg)
@@ -325,10 +372,14 @@ def score_flow(
             features = score_features(materialized.inputs, cfg, as_of)
         with _timed(timings, "predict_and_explain"):
             scored = predict(features, verdict)
+        if previous_ready is not None:
+            with _timed(timings, "wait_for_previous_date"):
+                previous_ready()
         with publish_lock(out):
             previous_as_of, previous = previous_scores(out, as_of)
         with _timed(timings, "recommend"):
             scores = recommend(scored, materialized.inputs.leads, cfg, as_of, previous)
+            feed = _feed(scores, previous, materialized)
         accounting = reconcile(materialized.rows_read, materialized.quarantined_by_validation,
                                materialized.buckets, scores.height)
         manifest = RunManifest(
@@ -336,7 +387,8 @@ def score_flow(
                         leadscore_version=package_version("leadscore")),
             inputs=_inputs_section(sources, materialized.rows_read),
             config=ConfigRef(path=str(config), sha256=config_hash),
-            model=ModelUse(status=verdict.status, version=verdict.version, note=verdict.note),
+            model=ModelUse(status=verdict.status, version=verdict.version, note=verdict.note,
+                           chosen=model.kind, why=model.why),
             counts={source: SourceCounts.model_validate(counts)
                     for source, counts in accounting.items()},
             enrichment=enrichment_summary(materialized.matches, prepared.company_identities,
@@ -344,6 +396,7 @@ def score_flow(
             quarantine=quarantine_summary(materialized.quarantine),
             value_issues=materialized.value_issues.height,
             funnel=funnel_summary(scores, previous_as_of),
+            changes=ChangeSummary(previous_as_of=previous_as_of, counts=change_counts(feed)),
             timings_seconds=timings,
             duplicates=duplicates_summary(materialized.duplicates),
             warnings=warnings,
@@ -351,8 +404,30 @@ def score_flow(
         with _timed(timings, "write"):
             report = render_report(scores, manifest)
             finished = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
-            manifest = write_outputs(staging, as_of, scores, materialized,
-                                     manifest.model_copy(update={"run": finished}), report)
+            manifest = write_outputs(staging, as_of, scores, materialized, feed,
+                                     manifest.model_copy(update={"run": finished}), report,
+                                     with_changes_only)
             with writing(out):
                 publish(staging, out, as_of)
+    # The manifest on disk has the steps up to the write; the log has them all.
+    create_run_artifacts(manifest, dataset_path(out, "report", as_of))
+    logger.info("As of %s: %s leads; steps (s): %s", as_of, scores.height,
+                ", ".join(f"{k} {v}" for k, v in timings.items()))
     return manifest
+
+
+@flow(name="score")
+def score_flow(
+    as_of: date | None = None,
+    inputs: Path = SAMPLE_INPUTS,
+    config: Path = DEFAULT_CONFIG,
+    out: Path = Path("out"),
+    models: Path | None = None,
+    profile: str | None = None,
+    changes_only: bool = False,
+) -> RunManifest:
+    """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`
+    (`changes_only`: also a CRM file of just the leads whose recommendation changed)."""
+    as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
+    return score_date(as_of, inputs, config, out, models, profile,
+                      with_changes_only=changes_only)

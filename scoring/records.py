@@ -105,6 +105,10 @@ class ModelUse(Record):
     status: ModelStatusName
     version: str | None = None
     note: str | None = None
+    # How it was chosen: "current" (the registry's), "version" (named, or current on a
+    # backfilled date by the promotion history) or "none"; and why. Absent in older manifests.
+    chosen: str | None = None
+    why: str | None = None
 
 
 class SourceCounts(Record):
@@ -200,6 +204,13 @@ class OutputFile(SparseRecord):
     sha256: str | None = None
 
 
+class ChangeSummary(Record):
+    """The change feed's counts (`scoring.changes.CHANGES`) against the previous run."""
+
+    previous_as_of: date | None
+    counts: dict[str, int]
+
+
 class RunManifest(Record):
     """Everything a scoring run records about itself; its file's presence marks a complete run.
 
@@ -220,6 +231,7 @@ class RunManifest(Record):
     # Data-quality warnings of the run (a source losing most of its rows), also on the console.
     warnings: list[str] = []
     outputs: dict[str, OutputFile] = {}
+    changes: ChangeSummary | None = None  # absent in manifests from before the change feed
 
 
 # ---- model card, training result, promotion ----------------------------------------------------

@@ -10,12 +10,13 @@ import polars as pl
 from features.config import Config
 from features.ingest.profile import free_names
 from features.schema import LEADS, SCORED_COLUMNS
+from scoring.changes import with_change
 from scoring.conversion.encoding import add_derived_columns
 from scoring.conversion.estimators import TrainedModel
 from scoring.conversion.explain import top_factors
 from scoring.records import ModelStatusName
 from scoring.rules.icp import icp_fit
-from scoring.rules.stage import compare_with_previous, reasons, recommend_stage
+from scoring.rules.stage import reasons, recommend_stage
 
 NO_MODEL_NOTE = "no trained model yet; stage recommended from rules alone"
 
@@ -113,7 +114,7 @@ def finish(
     Returns SCORED_COLUMNS followed by the export's own extra columns, sorted by lead_id.
     """
     staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
-    compared = compare_with_previous(staged, previous).with_columns(
+    compared = with_change(staged, previous).with_columns(
         reasons(cfg.stages), _business_id())
     canonical = {c.name for c in LEADS.columns} | {"source_row", "merged_ids"}
     extras = [c for c in leads.collect_schema().names() if c not in canonical]

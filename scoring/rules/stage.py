@@ -168,24 +168,6 @@ def recommend_stage(
     )
 
 
-def compare_with_previous(current: pl.LazyFrame, previous: pl.LazyFrame | None) -> pl.LazyFrame:
-    """Add previous_stage and changed_since_previous_run from an earlier run's scores.
-
-    Needs: lead_id, recommended_stage in both. Without a previous run both columns are null.
-    """
-    if previous is None:
-        return current.with_columns(
-            pl.lit(None, dtype=pl.String).alias("previous_stage"),
-            pl.lit(None, dtype=pl.Boolean).alias("changed_since_previous_run"),
-        )
-    before = previous.select("lead_id", pl.col("recommended_stage").alias("previous_stage"))
-    return current.join(before, on="lead_id", how="left").with_columns(
-        pl.when(pl.col("previous_stage").is_not_null())
-        .then(pl.col("previous_stage") != pl.col("recommended_stage"))
-        .alias("changed_since_previous_run")
-    )
-
-
 def reasons(cfg: StagesConfig) -> pl.Expr:
     """The reasons behind a row's stage, most important first, as a list of short sentences.
 

@@ -35,7 +35,8 @@ AS_OF = date(2026, 3, 1)
 def _stage_run(root: Path, as_of: date, stage: str) -> None:
     """Publish a minimal run (scores and manifest) for `as_of`."""
     with staging_folder(root) as staging:
-        scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage]})
+        scores = pl.DataFrame({"lead_id": ["L1"], "recommended_stage": [stage],
+                               "conversion_probability": [0.5]})
         write_parquet(scores, dataset_path(staging, "scores", as_of))
         write_json({"as_of": as_of.isoformat()}, dataset_path(staging, "manifest", as_of))
         publish(staging, root, as_of)

@@ -12,7 +12,6 @@ from features.point_in_time.snapshots import days_before_as_of
 from scoring.rules.stage import (
     COMPANY_IS_CUSTOMER_ACTION,
     STAGE_COLUMNS,
-    compare_with_previous,
     reasons,
     recommend_stage,
 )
@@ -318,35 +317,6 @@ def test_stage_change_against_crm_stage(
 ) -> None:
     out = staged({**row, "crm_stage": crm_stage})
     assert out["stage_change"].item() == change
-
-
-# ---- change against the previous run ------------------------------------------------------------
-
-
-def stages(pairs: dict[str, str]) -> pl.LazyFrame:
-    return pl.LazyFrame({"lead_id": list(pairs), "recommended_stage": list(pairs.values())})
-
-
-def test_without_previous_run_both_columns_are_null() -> None:
-    out = compare_with_previous(stages({"a": "lead"}), None).collect()
-    expected = pl.DataFrame({
-        "lead_id": ["a"], "recommended_stage": ["lead"],
-        "previous_stage": [None], "changed_since_previous_run": [None],
-    }, schema_overrides={"previous_stage": pl.String, "changed_since_previous_run": pl.Boolean})
-    assert_frame_equal(out, expected)
-
-
-def test_previous_run_gives_previous_stage_and_whether_it_changed() -> None:
-    current = stages({"same": "prospect", "moved": "opportunity", "newcomer": "lead"})
-    previous = stages({"same": "prospect", "moved": "lead", "gone": "customer"})
-    out = compare_with_previous(current, previous).collect().sort("lead_id")
-    expected = pl.DataFrame({
-        "lead_id": ["moved", "newcomer", "same"],
-        "recommended_stage": ["opportunity", "lead", "prospect"],
-        "previous_stage": ["lead", None, "prospect"],
-        "changed_since_previous_run": [True, None, False],
-    })
-    assert_frame_equal(out, expected)
 
 
 # ---- reasons ------------------------------------------------------------------------------------
