@@ -56,11 +56,18 @@ CURRENT = ModelChoice("current", why="the registry's current model")
 
 
 def _card_training_date(models: Path, version: str) -> date:
+    """The model card's trained_as_of; else the date a version name starts with (versions are
+    `YYYYMMDD-<fingerprint>`, the training date first)."""
     card = models / version / "card.json"
     try:
         return date.fromisoformat(json.loads(card.read_text(encoding="utf-8"))["trained_as_of"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise ModelError(f"model {version}: {card} is missing or has no trained_as_of") from None
+        pass
+    try:
+        return datetime.strptime(version[:8], "%Y%m%d").date()
+    except ValueError:
+        raise ModelError(f"model {version}: {card} is missing or has no trained_as_of, and the "
+                         "version does not start with its training date") from None
 
 
 def promotion_history(models: Path) -> list[Promotion]:

@@ -153,3 +153,28 @@ def test_a_run_date_before_1990_is_rejected_by_the_parser(
         build_parser().parse_args([command, *extra, option, when])
     assert exit_info.value.code == 2
     assert "before 1990-01-01" in capsys.readouterr().err
+
+
+def test_backfill_with_the_end_before_the_start_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["backfill", "--start", "2026-11-02", "--end", "2026-11-01"]) == 2
+    assert "before --start" in capsys.readouterr().err
+
+
+def test_backfill_with_an_unknown_model_exits_2_before_any_date_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["backfill", "--start", "2026-11-01", "--end", "2026-11-01",
+                 "--model", "20990101-nope", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "20990101-nope" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_serve_without_a_prefect_server_exits_2_and_says_what_to_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["serve", "--out", str(tmp_path / "out")]) == 2
+    assert "prefect server start" in capsys.readouterr().err
