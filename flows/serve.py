@@ -60,7 +60,7 @@ def deployments(arguments: dict[str, Any], schedule: ScheduleConfig) -> list[Any
     backfill = backfill_flow.to_deployment(
         name=BACKFILL,
         parameters={k: v for k, v in parameters.items()
-                    if k not in ("as_of", "changes_only")},
+                    if k != "as_of"},
         description="Re-run a range of past dates (give start and end).",
         entrypoint_type=EntrypointType.MODULE_PATH)
     return [nightly, backfill]
