@@ -40,9 +40,12 @@ def _wait(condition: Callable[[], bool], seconds: float, what: str) -> None:
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
-def _children() -> dict[int, int]:
-    """pid -> parent pid of every live (not zombie) process."""
-    parents = {}
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, start time in clock ticks) of every live (not zombie) process.
+
+    The start time makes a process's identity: pids are reused (pid_max may be 32768), so a
+    pid alone could name someone else's process by the time the test cleans up."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -51,24 +54,31 @@ def _children() -> dict[int, int]:
         except OSError:
             continue
         if fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    return parents
+            found[int(entry.name)] = (int(fields[1]), int(fields[19]))
+    return found
 
 
-def _descendants(root: int) -> set[int]:
-    parents = _children()
+def _descendants(root: int) -> set[tuple[int, int]]:
+    """(pid, start time) of `root` and every live process below it."""
+    processes = _processes()
     found, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
-        kids = [p for p, parent in parents.items() if parent == pid and p not in found]
+        kids = [p for p, (parent, _) in processes.items() if parent == pid and p not in found]
         found.update(kids)
         frontier.extend(kids)
-    return found & set(parents)
+    return {(pid, processes[pid][1]) for pid in found if pid in processes}
+
+
+def _alive(identities: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    processes = _processes()
+    return {(pid, start) for pid, start in identities
+            if pid in processes and processes[pid][1] == start}
 
 
 @contextmanager
 def _started(command: list[str], env: dict[str, str], log: Path, cwd: Path,
-             seen: set[int]) -> Iterator[subprocess.Popen[bytes]]:
+             seen: set[tuple[int, int]]) -> Iterator[subprocess.Popen[bytes]]:
     """Start a process in its own group; on exit stop the group (TERM, then KILL)."""
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=sink,
@@ -85,7 +95,7 @@ def _started(command: list[str], env: dict[str, str], log: Path, cwd: Path,
                 process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 continue
-        for pid in seen - {os.getpid()}:  # whatever it left in other sessions
+        for pid, _ in _alive(seen):  # what it left in other sessions, if still the same process
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -113,7 +123,7 @@ def test_the_served_nightly_deployment_runs_on_a_real_server_and_publishes(
                  "PREFECT_LOGGING_LEVEL": "WARNING"})
     client_env = {**base, "PREFECT_API_URL": api}
     out = tmp_path / "out"
-    seen: set[int] = set()
+    seen: set[tuple[int, int]] = set()
 
     def healthy() -> bool:
         try:
@@ -149,5 +159,5 @@ def test_the_served_nightly_deployment_runs_on_a_real_server_and_publishes(
     assert manifest.is_file(), run.stdout
     assert json.loads(manifest.read_text())["run"]["as_of"] == str(sample_export_date)
     assert (out / "exports" / f"as_of={sample_export_date}" / "leads_for_crm.csv").is_file()
-    left = seen & set(_children())
+    left = _alive(seen)
     assert not left, f"processes left behind: {sorted(left)}"
