@@ -148,6 +148,9 @@ def test_the_served_nightly_deployment_runs_on_a_real_server_and_publishes(
             assert served is not None
             schedule = served["schedules"][0]["schedule"]  # type: ignore[index]
             assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Europe/Helsinki")
+            # An explicit as_of: the nightly default (today) would be refused, since the sample
+            # ends on its export date and an as_of more than ingest.max_days_after_newest_record
+            # days after the newest record is an input error.
             run = subprocess.run(
                 [str(BIN / "prefect"), "deployment", "run", "score/nightly",
                  "--param", f"as_of={sample_export_date}", "--watch", "--watch-timeout", "600"],
