@@ -218,13 +218,15 @@ Format = Literal["csv or parquet", "parquet", "csv", "markdown", "json"]
 class Dataset:
     """One dataset the job reads (``folder`` "inputs": the input folder itself) or writes
     (``folder``: its kind folder under the output root, holding one ``as_of=D`` folder per
-    run). ``file`` is the file name; for an input, the name without its extension."""
+    run). ``file`` is the file name; for an input, the name without its extension.
+    ``on_request``: written only when a run asks for it (an option), not by every run."""
 
     name: str
     folder: str
     file: str
     format: Format
     description: str
+    on_request: bool = False
 
     @property
     def is_input(self) -> bool:
@@ -243,7 +245,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             "the CSV sales import into the CRM (lists joined with ' | ')"),
     Dataset("exports_changes_only", "exports", "leads_for_crm_changes.csv", "csv",
             "the CRM import with only the new, upgraded and downgraded leads "
-            "(`--changes-only`)"),
+            "(`--changes-only`)", on_request=True),
     Dataset("quarantine", "quarantine", "quarantine.parquet", "parquet",
             "rows set aside, with source file, row and reason"),
     Dataset("value_issues", "quarantine", "value_issues.parquet", "parquet",
@@ -257,6 +259,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
 OUTPUTS: dict[str, Dataset] = {n: d for n, d in DATASETS.items() if not d.is_input}
 # The output kind folders, in catalog order; the manifest's folder ("runs") last.
 OUTPUT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(d.folder for d in OUTPUTS.values()))
+# What every run writes (the on-request outputs only when asked).
+ALWAYS_WRITTEN: tuple[str, ...] = tuple(n for n, d in OUTPUTS.items() if not d.on_request)
 MANIFEST = OUTPUTS["manifest"].file
 
 

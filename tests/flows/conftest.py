@@ -34,5 +34,5 @@ def trained_registry(
     out = tmp_path_factory.mktemp("registry")
     trained = train_flow(as_of=sample_export_date, inputs=sample_dir, config=default_config,
                          out=out)
-    assert trained["status"] == "trained", trained["message"]
+    assert trained.status == "trained", trained.message
     return out / "models"

@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.schema import SCORED_COLUMNS, STAGES
-from flows.catalog import OUTPUTS, dataset_path, read_manifest
+from flows.catalog import ALWAYS_WRITTEN, dataset_path, read_manifest
 from flows.registry import current_version, read_card
 from scoring.records import RunManifest, TrainingResult
 
@@ -34,8 +34,8 @@ class DemoRun:
 
 
 def _run_paths(out: Path, as_of: date) -> dict[str, Path]:
-    """Every output of the run for as_of, by catalog name."""
-    return {name: dataset_path(out, name, as_of) for name in OUTPUTS}
+    """Every output a run always writes for as_of, by catalog name."""
+    return {name: dataset_path(out, name, as_of) for name in ALWAYS_WRITTEN}
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +141,8 @@ def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) 
     assert companies.dialect is not None and companies.dialect["delimiter"] == ";"
     assert len(manifest.config.sha256) == 64
     assert manifest.model.model_dump() == {"status": "model", "version": demo.trained.version,
-                                           "note": None}
+                                           "note": None, "chosen": "current",
+                                           "why": "the registry's current model"}
     assert {"read_and_validate", "features", "predict_and_explain"} <= set(
         manifest.timings_seconds)
     for source, counts in manifest.counts.items():
@@ -156,10 +157,10 @@ def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
     on_disk = json.loads(text)
     assert list(on_disk) == ["run", "inputs", "config", "model", "counts", "enrichment",
                              "quarantine", "value_issues", "funnel", "timings_seconds",
-                             "duplicates", "warnings", "outputs"]
+                             "duplicates", "warnings", "outputs", "changes"]
     assert on_disk["counts"]["leads"]["read"] == demo.manifest.counts["leads"].read
     assert on_disk["run"]["started_at"].endswith("+00:00")
-    assert set(on_disk["outputs"]) == set(OUTPUTS) - {"manifest"}
+    assert set(on_disk["outputs"]) == set(ALWAYS_WRITTEN) - {"manifest"}
     assert on_disk["outputs"]["report"] == {"path": f"reports/as_of={demo.as_of}/report.md"}
     assert RunManifest.from_json(on_disk).to_json() == on_disk
 
