@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import flows  # noqa: F401  (sets Prefect's environment defaults before Prefect is imported)
@@ -51,13 +52,27 @@ def prefect_startup_seconds() -> float | None:
 _TETHERS: list[int] = []
 
 
+def temporary_server_log() -> Path:
+    """Where a temporary Prefect server's own output goes: `PREFECT_HOME`/temporary-server.log."""
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home) / "temporary-server.log"
+
+
 def _run_tethered_uvicorn(server: Any) -> subprocess.Popen[Any]:
     """Prefect 3.8.8's `SubprocessASGIServer._run_uvicorn_command`, started under
-    `flows.tether` so the server ends when this process does, however it ends."""
+    `flows.tether` so the server ends when this process does, however it ends.
+
+    The server's own output goes to `temporary_server_log()`, not to the user's terminal: a
+    server stopped while a request is in flight logs a database traceback, which would
+    otherwise end up under a user error's clean message."""
     import prefect
     from prefect.settings import get_current_settings
 
+    log_path = temporary_server_log()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     read_end, write_end = os.pipe()  # both non-inheritable; the child gets read_end only
+    log = log_path.open("ab")  # the child keeps its own copy; ours closes below
     try:
         process = subprocess.Popen(
             args=[
@@ -75,12 +90,16 @@ def _run_tethered_uvicorn(server: Any) -> subprocess.Popen[Any]:
                 **get_current_settings().to_environment_variables(exclude_unset=True),
             },
             pass_fds=(read_end,),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     except BaseException:
         os.close(write_end)
         raise
     finally:
         os.close(read_end)
+        log.close()
     _TETHERS.append(write_end)
     return process
 
