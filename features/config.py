@@ -213,6 +213,34 @@ class ScheduleConfig(_Frozen):
     # (an IANA name); checked by `serve` when it creates the schedule.
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
+CrmProfileName = Literal["generic", "hubspot", "salesforce", "pipedrive"]
+
+
+class ExportConfig(_Frozen):
+    """The CRM import files and how every CSV is laid out (README, "CRM import files")."""
+
+    # One import file per profile named here (`--crm` overrides).
+    crm: tuple[CrmProfileName, ...] = Field(("generic",), min_length=1)
+    # "utf-8": comma, decimal point, no BOM. "nordic-excel": BOM, ";" and decimal comma.
+    csv_locale: Literal["utf-8", "nordic-excel"] = "utf-8"
+    # The pass-through column holding the CRM's own record id (default: the profile's usual
+    # header names, else lead_id when the leads were read with that CRM's mapping profile).
+    record_id_column: str | None = None
+    # Add HubSpot's lifecycle stage (only where it moves a contact forward): opt-in.
+    hubspot_lifecycle_stage: bool = False
+    # The generic file carries the whole scored row and every pass-through column.
+    all_columns: bool = False
+    # Replace emails and phones with keyed hashes in every output but the CRM import files.
+    hash_pii: bool = False
+    # The environment variable holding the hashing key (read by the flows, never logged).
+    pii_key_env: str = Field("LEADSCORE_PII_KEY", min_length=1)
+
+    @field_validator("crm")
+    @classmethod
+    def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each profile once, got {list(value)}")
+        return value
 
 
 class Config(_Frozen):
@@ -223,6 +251,7 @@ class Config(_Frozen):
     stages: StagesConfig = StagesConfig()
     model: ModelConfig = ModelConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    export: ExportConfig = ExportConfig()
 
 
 def _error_key(loc: tuple[int | str, ...]) -> str:

@@ -158,6 +158,8 @@ def backfill_flow(
     models: Path | None = None,
     profile: str | None = None,
     changes_only: bool = False,
+    crm: tuple[str, ...] | None = None,
+    hash_pii: bool | None = None,
     show_progress: bool = False,
 ) -> BackfillResult:
     """Score every `every`-th date from `start` to `end` as the nightly run would have; skip
@@ -169,7 +171,8 @@ def backfill_flow(
     dates = backfill_dates(start, end, every)
     registry = models or out / "models"
     run = {"inputs": inputs, "config": config, "out": out, "models": models,
-           "profile": profile, "with_changes_only": changes_only}
+           "profile": profile, "with_changes_only": changes_only, "crm": crm,
+           "hash_pii": hash_pii}
     finished = {d: threading.Event() for d in dates}
     outcomes: dict[date, DateOutcome] = {}
     submitted: dict[PrefectFuture[DateOutcome], tuple[date, ModelChoice]] = {}

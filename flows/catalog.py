@@ -6,12 +6,16 @@ another file). Outputs sit under one output root, one folder per kind and as_of 
 
     scores/as_of=D/scores.parquet            scored leads (the full row)
     changes/as_of=D/changes.parquet          the change feed against the previous published run
-    exports/as_of=D/leads_for_crm.csv        the CSV sales import into the CRM
-    exports/as_of=D/leads_for_crm_changes.csv  the same, only new or re-staged leads (opt-in)
+    exports/as_of=D/leads_for_crm.csv        the generic CRM import file
+    exports/as_of=D/hubspot_contacts.csv     ... and one per CRM import profile configured
+                                             (salesforce_leads.csv, pipedrive_persons.csv)
+    exports/as_of=D/leads_for_crm_changes.csv  each of them with only the new or re-staged
+                                             leads (opt-in: hubspot_contacts_changes.csv, ...)
     quarantine/as_of=D/quarantine.parquet    rows set aside, with source file, row and reason
     quarantine/as_of=D/value_issues.parquet  values kept but blanked or flagged, with the reason
     duplicates/as_of=D/duplicates.parquet    merged lead ids with their survivor
     reports/as_of=D/report.md                the run report for sales and ops
+    reports/as_of=D/report.html              the same as one self-contained HTML page
     runs/as_of=D/manifest.json               inputs, hashes, counts, model, config, timings
 
 Code asks for a dataset by name (`dataset_path(root, "scores", as_of)`); adding an output is a
@@ -47,7 +51,9 @@ from features.ingest.validate import Validated, validate_source
 from features.schema import SOURCES, Source
 from flows.readers import RawTable, check_input_folder, find_source_file, read_raw
 from scoring.changes import PREVIOUS_COLUMNS
+from scoring.crm_exports import PROFILES
 from scoring.records import InputFile, OutputFile, Record, RunManifest
+from scoring.spreadsheet_safety import UTF8, CsvFormat, formula_safe
 
 
 def sha256_of(path: Path) -> str:
@@ -211,7 +217,7 @@ def read_sources(
 
 # ---- the datasets ------------------------------------------------------------------------------
 
-Format = Literal["csv or parquet", "parquet", "csv", "markdown", "json"]
+Format = Literal["csv or parquet", "parquet", "csv", "markdown", "html", "json"]
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,13 @@ class Dataset:
         return self.folder == INPUTS
 
 
+def crm_dataset(crm: str, changes_only: bool = False) -> str:
+    """The output dataset of one CRM import profile: ``exports`` is the generic file; with
+    `changes_only`, its twin holding only the changed leads (``--changes-only``)."""
+    name = "exports" if crm == "generic" else f"export_{crm}"
+    return f"{name}_changes_only" if changes_only else name
+
+
 INPUTS = "inputs"
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
     *(Dataset(name, INPUTS, name, "csv or parquet", f"the CRM's {name} (input)")
@@ -241,11 +254,16 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     Dataset("changes", "changes", "changes.parquet", "parquet",
             "the change feed: each lead against the previous published run "
             "(`scoring.changes`)"),
-    Dataset("exports", "exports", "leads_for_crm.csv", "csv",
-            "the CSV sales import into the CRM (lists joined with ' | ')"),
-    Dataset("exports_changes_only", "exports", "leads_for_crm_changes.csv", "csv",
-            "the CRM import with only the new, upgraded and downgraded leads "
-            "(`--changes-only`)", on_request=True),
+    # The generic file always; the other profiles when `[export].crm` or `--crm` names them.
+    *(Dataset(crm_dataset(p.name), "exports", p.file_name, "csv",
+              f"the {p.title} import file (README, \"CRM import files\")",
+              on_request=p.name != "generic")
+      for p in PROFILES.values()),
+    *(Dataset(crm_dataset(p.name, changes_only=True), "exports",
+              p.file_name.removesuffix(".csv") + "_changes.csv", "csv",
+              f"the {p.title} import file with only the new, upgraded and downgraded leads "
+              "(`--changes-only`)", on_request=True)
+      for p in PROFILES.values()),
     Dataset("quarantine", "quarantine", "quarantine.parquet", "parquet",
             "rows set aside, with source file, row and reason"),
     Dataset("value_issues", "quarantine", "value_issues.parquet", "parquet",
@@ -253,6 +271,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     Dataset("duplicates", "duplicates", "duplicates.parquet", "parquet",
             "merged lead ids with their survivor"),
     Dataset("report", "reports", "report.md", "markdown", "the run report for sales and ops"),
+    Dataset("report_html", "reports", "report.html", "html",
+            "the run report as one self-contained HTML page (inline CSS and SVG)"),
     Dataset("manifest", "runs", "manifest.json", "json",
             "the run manifest (`scoring.records.RunManifest`); its presence marks a complete run"),
 )}
@@ -329,10 +349,15 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         frame.write_parquet(path, compression="zstd", statistics=True)
 
 
-def write_csv(frame: pl.DataFrame, path: Path) -> None:
+def write_csv(frame: pl.DataFrame, path: Path, layout: CsvFormat = UTF8) -> None:
+    """The one CSV writer of the job: every text cell and header formula-safe (OWASP), text
+    quoted, numbers left as numbers, laid out for `layout` (see `CsvFormat`)."""
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
+        formula_safe(frame).write_csv(
+            path, separator=layout.separator, decimal_comma=layout.decimal_comma,
+            include_bom=layout.bom, quote_style="non_numeric",
+            datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
 
 
 def write_json(data: Mapping[str, object], path: Path) -> None:
@@ -361,7 +386,8 @@ class Storage(Protocol):
         ...
 
     def read_frame(self, name: str, as_of: date, columns: Sequence[str]) -> pl.DataFrame | None:
-        """``columns`` of a frame output, read now; None when that run has no such file."""
+        """``columns`` of a frame output (those of them a Parquet file has), read now; None
+        when that run has no such file."""
         ...
 
     def read_manifest(self, as_of: date) -> RunManifest | None:
@@ -376,9 +402,11 @@ class Storage(Protocol):
 @dataclass(frozen=True)
 class LocalStorage:
     """Output datasets as files under ``root`` on a local filesystem (`flows.publish` swaps
-    a staging root's as_of folders into the output root with renames)."""
+    a staging root's as_of folders into the output root with renames); CSVs laid out as
+    ``csv_format`` says."""
 
     root: Path
+    csv_format: CsvFormat = UTF8
 
     def path(self, name: str, as_of: date) -> Path:
         return dataset_path(self.root, name, as_of)
@@ -388,7 +416,7 @@ class LocalStorage:
         relative = str(path.relative_to(self.root))
         if isinstance(content, pl.DataFrame):
             if dataset.format == "csv":
-                write_csv(content, path)
+                write_csv(content, path, self.csv_format)
             elif dataset.format == "parquet":
                 write_parquet(content, path)
             else:
@@ -396,7 +424,7 @@ class LocalStorage:
             return OutputFile(path=relative, rows=content.height, sha256=sha256_of(path))
         if isinstance(content, Record) and dataset.format == "json":
             write_json(content.to_json(), path)
-        elif isinstance(content, str) and dataset.format == "markdown":
+        elif isinstance(content, str) and dataset.format in ("markdown", "html"):
             write_text(content, path)
         else:
             raise TypeError(f"output {name!r} is {dataset.format}, not {type(content).__name__}")
@@ -408,7 +436,9 @@ class LocalStorage:
             return None
         if output(name).format == "csv":
             return pl.read_csv(path, columns=list(columns), infer_schema=False)
-        return pl.read_parquet(path, columns=list(columns))
+        # Runs written by older versions may lack newer columns: read the ones there are.
+        present = [c for c in columns if c in pl.read_parquet_schema(path)]
+        return pl.read_parquet(path, columns=present)
 
     def read_manifest(self, as_of: date) -> RunManifest | None:
         path = self.path("manifest", as_of)
@@ -427,9 +457,9 @@ class LocalStorage:
         return sorted(found)
 
 
-def storage_for(root: Path) -> Storage:
+def storage_for(root: Path, csv_format: CsvFormat = UTF8) -> Storage:
     """The storage of an output root: the one place a second backend would be chosen."""
-    return LocalStorage(root)
+    return LocalStorage(root, csv_format)
 
 
 def completed_runs(root: Path) -> list[date]:
@@ -438,8 +468,9 @@ def completed_runs(root: Path) -> list[date]:
 
 
 def previous_scores(root: Path, as_of: date) -> tuple[date | None, pl.LazyFrame | None]:
-    """The latest complete run before as_of: its date and its lead_id, recommended_stage and
-    conversion_probability (what the change feed compares)."""
+    """The latest complete run before as_of: its date and its lead_id, recommended_stage,
+    conversion_probability and priority_score (`scoring.changes.PREVIOUS_COLUMNS`: what the
+    change feed compares and the report's top movers need)."""
     storage = storage_for(root)
     earlier = [d for d in storage.completed_runs() if d < as_of]
     if not earlier:

@@ -78,6 +78,26 @@ def _add_run_options(parser: argparse.ArgumentParser, as_of: bool = True) -> Non
                              "column names")
 
 
+def _crm_list(text: str) -> tuple[str, ...]:
+    from features.errors import ConfigError
+    from scoring.crm_exports import parse_crm_list
+
+    try:
+        return parse_crm_list(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--crm: ")) from None
+
+
+def _add_export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--crm", type=_crm_list, default=None, metavar="NAME[,NAME...]",
+                        help="CRM import files to write: generic, hubspot, salesforce, "
+                             "pipedrive (default: the config's [export] crm)")
+    parser.add_argument("--hash-pii", action="store_true", default=None,
+                        help="replace emails and phone numbers with keyed hashes in every "
+                             "output but the CRM import files (key: the environment variable "
+                             "named by [export] pii_key_env, LEADSCORE_PII_KEY by default)")
+
+
 def _add_profile_command(commands: argparse._SubParsersAction[Any]) -> None:
     profile = commands.add_parser("profile", help="mapping profiles for CRM exports",
                                   description="Mapping profiles: how a CRM export's columns "
@@ -122,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "reasons per lead, written under --out.")
     _add_run_options(score)
     _add_changes_only(score)
+    _add_export_options(score)
     _add_backfill_command(commands)
     _add_serve_command(commands)
 
@@ -171,6 +192,7 @@ def _add_backfill_command(commands: argparse._SubParsersAction[Any]) -> None:
     _add_run_options(backfill, as_of=False)
     backfill.set_defaults(as_of=None)
     _add_changes_only(backfill)
+    _add_export_options(backfill)
 
 
 def _add_serve_command(commands: argparse._SubParsersAction[Any]) -> None:
@@ -183,6 +205,7 @@ def _add_serve_command(commands: argparse._SubParsersAction[Any]) -> None:
     _add_run_options(serve, as_of=False)
     serve.set_defaults(as_of=None)
     _add_changes_only(serve)
+    _add_export_options(serve)
 
 
 def _folds(text: str) -> int:
@@ -304,6 +327,15 @@ def _preflight(arguments: FlowArguments) -> None:
         raise UsageError(f"{arguments.inputs}: no leads file ({expected})")
 
 
+def _preflight_export(config: Path, crm: tuple[str, ...] | None, hash_pii: bool | None) -> None:
+    """A missing PII key fails before Prefect starts, like a bad config."""
+    from flows.catalog import load_config
+    from flows.exports import export_settings, pii_key
+
+    cfg, _ = load_config(config)
+    pii_key(export_settings(cfg, crm, hash_pii))
+
+
 def _print_training(result: TrainingResult) -> None:
     if result.status != "trained" or result.metrics is None or result.kind is None:
         print(f"leadscore train: NOT TRAINED as of {result.as_of.isoformat()}: "
@@ -325,10 +357,11 @@ def _print_training(result: TrainingResult) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     arguments = _flow_arguments(args)
     _preflight(arguments)
+    from flows.console import progress
     from flows.runtime import prefect_runtime
     from flows.train import train_flow
 
-    with prefect_runtime():
+    with prefect_runtime(), progress("training"):
         _quiet_user_errors()
         result = train_flow(as_of=arguments.as_of, inputs=arguments.inputs,
                             config=arguments.config, out=arguments.out,
@@ -342,18 +375,19 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     arguments = _flow_arguments(args)
     _preflight(arguments)
-    from flows.catalog import output_folders
+    _preflight_export(arguments.config, args.crm, args.hash_pii)
+    from flows.console import print_summary, progress
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
-    from scoring.report import format_console
 
-    with prefect_runtime():
+    with prefect_runtime(), progress("scoring"):
         _quiet_user_errors()
         manifest = score_flow(as_of=arguments.as_of, inputs=arguments.inputs,
                               config=arguments.config, out=arguments.out,
                               models=arguments.models, profile=arguments.profile,
-                              changes_only=args.changes_only)
-    print(format_console(manifest, str(args.out), output_folders()))
+                              changes_only=args.changes_only, crm=args.crm,
+                              hash_pii=args.hash_pii)
+    print_summary(manifest, str(args.out))
     return 0
 
 
@@ -379,7 +413,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
                                inputs=arguments.inputs, config=arguments.config,
                                out=arguments.out, models=arguments.models,
                                profile=arguments.profile, changes_only=args.changes_only,
-                               show_progress=True)
+                               crm=args.crm, hash_pii=args.hash_pii, show_progress=True)
     print(summary_table(result))
     failed = result.failed
     if failed:
@@ -398,7 +432,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     cfg, _ = load_config(arguments.config)
     serve_nightly({"inputs": arguments.inputs, "config": arguments.config, "out": arguments.out,
                    "models": arguments.models, "profile": arguments.profile,
-                   "changes_only": args.changes_only}, cfg.schedule)
+                   "changes_only": args.changes_only, "crm": args.crm,
+                   "hash_pii": args.hash_pii}, cfg.schedule)
     return 0
 
 
@@ -410,25 +445,25 @@ def _sample_export_date() -> date:
 def _run_demo(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from flows.catalog import dataset_path, output_folders
+    from flows.console import print_summary, progress
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
     from flows.train import train_flow
-    from scoring.report import format_console
 
     as_of = _sample_export_date()
     _check_output_folder(args.out, "--out")
     print(f"leadscore demo: the bundled sample, exported {as_of}; outputs under {args.out}/")
     with prefect_runtime():
         _quiet_user_errors()
-        trained = train_flow(as_of=as_of, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
-                             out=args.out)
+        with progress("training"):
+            trained = train_flow(as_of=as_of, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
+                                 out=args.out)
         _print_training(trained)
         for day in (as_of - timedelta(days=7), as_of):
-            manifest = score_flow(as_of=day, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
-                                  out=args.out)
-    print(format_console(manifest, str(args.out), output_folders()))
-    print(f"  report: {dataset_path(args.out, 'report', as_of)}")
+            with progress(f"scoring as of {day}"):
+                manifest = score_flow(as_of=day, inputs=SAMPLE_INPUTS, config=BUNDLED_CONFIG,
+                                      out=args.out)
+    print_summary(manifest, str(args.out))
     return 0
 
 

@@ -29,12 +29,23 @@ from flows.artifacts import create_run_artifacts
 from flows.catalog import (
     SourceInput,
     dataset_path,
+    crm_dataset,
     load_config,
     previous_scores,
     read_errors_named,
     read_sources,
     storage_for,
     writing,
+)
+from flows.console import step_started
+from flows.exports import (
+    CrmFile,
+    crm_files,
+    export_settings,
+    html_report,
+    model_card,
+    pii_key,
+    without_pii,
 )
 from flows.models import model_verdict
 from flows.profiles import load_profile
@@ -46,7 +57,7 @@ from flows.runtime import (
     io_retry_condition,
     prefect_startup_seconds,
 )
-from scoring.changes import change_counts, change_feed, changes_only, removed_leads
+from scoring.changes import change_counts, change_feed, removed_leads
 from scoring.records import (
     ChangeSummary,
     ConfigRef,
@@ -62,6 +73,7 @@ from scoring.records import (
 )
 from scoring.report import funnel_summary, render_report
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
+from scoring.spreadsheet_safety import CsvFormat
 
 SAMPLE_INPUTS = PROJECT_ROOT / "data" / "sample"
 DEFAULT_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
@@ -69,6 +81,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
 
 @contextmanager
 def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    step_started(step)
     start = time.perf_counter()
     yield
     timings[step] = round(time.perf_counter() - start, 3)
@@ -140,6 +153,17 @@ _IO_TASK: dict[str, Any] = {
     "retry_delay_seconds": exponential_backoff(IO_BACKOFF_SECONDS),
     "retry_condition_fn": io_retry_condition,
 }
+
+
+@dataclass(frozen=True)
+class PeopleOutputs:
+    """What the run writes for people besides the scores: the CRM import files, the CSV
+    layout, the PII key (None: no hashing) and the HTML report."""
+
+    crm: list[CrmFile]
+    csv_format: CsvFormat
+    pii_key: bytes | None
+    html_report: str
 
 
 @task(**_IO_TASK)
@@ -235,12 +259,6 @@ def recommend(
     return finish(scored.lazy(), leads, cfg, as_of, previous).collect()
 
 
-def crm_export(scores: pl.DataFrame) -> pl.DataFrame:
-    """The CSV for CRM import: lists joined into one cell, the export's own columns kept."""
-    lists = [c for c, t in scores.schema.items() if isinstance(t, pl.List)]
-    return scores.with_columns(pl.col(c).list.join(" | ") for c in lists)
-
-
 def _reason_kind() -> pl.Expr:
     # "duplicate lead_id 'L1' (first at row 3)" and "... 'L2' ..." are one kind of problem.
     return pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "N")
@@ -285,23 +303,31 @@ def enrichment_summary(
 @task(**_IO_TASK)
 def write_outputs(
     staging: Path, as_of: date, scores: pl.DataFrame, materialized: Materialized,
-    feed: pl.DataFrame, manifest: RunManifest, report: str, with_changes_only: bool = False,
+    feed: pl.DataFrame, manifest: RunManifest, report: str, people: PeopleOutputs,
 ) -> RunManifest:
     """Write every output into the staging folder, then the manifest with each file's path,
-    rows and hash; return that manifest. One entry per catalog output (`flows.catalog`)."""
-    storage = storage_for(staging)
+    rows and hash; return that manifest. One entry per catalog output (`flows.catalog`).
+
+    The CRM import files keep emails as they are (the CRM matches on them); every other output
+    has them hashed when the run hashes PII (``people.pii_key``)."""
+    storage = storage_for(staging, people.csv_format)
+    key = people.pii_key
     frames = {
-        "scores": scores,
-        "changes": feed,
-        "exports": crm_export(scores),
-        "quarantine": materialized.quarantine,
-        "value_issues": materialized.value_issues,
-        "duplicates": materialized.duplicates,
+        "scores": without_pii(scores, key),
+        "changes": feed,  # lead ids, stages and probabilities: no PII
+        **{crm_dataset(f.crm, f.changes_only): f.result.frame for f in people.crm},
+        "quarantine": without_pii(materialized.quarantine, key),
+        "value_issues": without_pii(materialized.value_issues, key),
+        "duplicates": without_pii(materialized.duplicates, key),
     }
-    if with_changes_only:
-        frames["exports_changes_only"] = crm_export(changes_only(scores))
     outputs = {name: storage.write(name, as_of, frame) for name, frame in frames.items()}
+    for crm_file in people.crm:
+        name = crm_dataset(crm_file.crm, crm_file.changes_only)
+        outputs[name] = outputs[name].model_copy(update={
+            "left_out_without_id": crm_file.result.left_out,
+            "record_id_from": crm_file.result.record_id_from})
     outputs["report"] = storage.write("report", as_of, report)
+    outputs["report_html"] = storage.write("report_html", as_of, people.html_report)
     written = manifest.model_copy(update={"outputs": outputs})
     storage.write("manifest", as_of, written)
     return written
@@ -329,12 +355,16 @@ def score_date(
     *,
     model: ModelChoice = CURRENT,
     with_changes_only: bool = False,
+    crm: tuple[str, ...] | None = None,
+    hash_pii: bool | None = None,
     previous_ready: Callable[[], None] | None = None,
 ) -> RunManifest:
     """Score every lead as of `as_of` and publish the outputs under `out`: the one scoring path,
     run by the `score` flow for its date and by `backfill` for each of its dates.
 
     `model` chooses the conversion model (default: the registry's current one).
+    `crm` and `hash_pii` override the config's [export] section (`--crm`, `--hash-pii`);
+    `with_changes_only` also writes each CRM file with only the changed leads.
     `previous_ready` blocks until the run this one compares against can be read: a backfill
     passes one that waits for its earlier dates to finish, so that each date compares with
     the day before exactly as the nightly run would have, whatever order the workers finish in.
@@ -347,6 +377,8 @@ def score_date(
     if startup is not None:
         timings["prefect_startup"] = startup  # once per process: shared by its runs
     cfg, config_hash = load_config(config)
+    settings = export_settings(cfg, crm, hash_pii)
+    key = pii_key(settings)
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
         recovered = recover_interrupted(out)
@@ -403,14 +435,23 @@ def score_date(
         )
         with _timed(timings, "write"):
             report = render_report(scores, manifest)
+            people = PeopleOutputs(
+                crm=crm_files(scores, materialized.inputs.leads, settings,
+                              load_profile(profile).name if profile else None,
+                              with_changes_only),
+                csv_format=CsvFormat.named(settings.csv_locale),
+                pii_key=key,
+                html_report=html_report(scores, scored, previous, manifest,
+                                        model_card(models or out / "models", verdict.version)),
+            )
             finished = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
             manifest = write_outputs(staging, as_of, scores, materialized, feed,
                                      manifest.model_copy(update={"run": finished}), report,
-                                     with_changes_only)
+                                     people)
             with writing(out):
                 publish(staging, out, as_of)
     # The manifest on disk has the steps up to the write; the log has them all.
-    create_run_artifacts(manifest, dataset_path(out, "report", as_of))
+    create_run_artifacts(manifest, dataset_path(out, "report_html", as_of))
     logger.info("As of %s: %s leads; steps (s): %s", as_of, scores.height,
                 ", ".join(f"{k} {v}" for k, v in timings.items()))
     return manifest
@@ -425,9 +466,13 @@ def score_flow(
     models: Path | None = None,
     profile: str | None = None,
     changes_only: bool = False,
+    crm: tuple[str, ...] | None = None,
+    hash_pii: bool | None = None,
 ) -> RunManifest:
-    """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`
-    (`changes_only`: also a CRM file of just the leads whose recommendation changed)."""
+    """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`.
+
+    `changes_only`: also the CRM files with just the leads whose recommendation changed;
+    `crm` and `hash_pii` override the config's [export] section (`--crm`, `--hash-pii`)."""
     as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
     return score_date(as_of, inputs, config, out, models, profile,
-                      with_changes_only=changes_only)
+                      with_changes_only=changes_only, crm=crm, hash_pii=hash_pii)

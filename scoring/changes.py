@@ -26,7 +26,10 @@ FEED_COLUMNS: tuple[str, ...] = (
     "lead_id", "change", "recommended_stage", "previous_stage", "conversion_probability",
     "previous_probability", "removed_reason",
 )
-PREVIOUS_COLUMNS: tuple[str, ...] = ("lead_id", "recommended_stage", "conversion_probability")
+# What a run reads of the previous published run: the change feed compares stage and
+# probability; the report's top movers compare priority_score.
+PREVIOUS_COLUMNS: tuple[str, ...] = ("lead_id", "recommended_stage", "conversion_probability",
+                                     "priority_score")
 
 
 def _rank(column: str) -> pl.Expr:

@@ -197,11 +197,17 @@ class FunnelSummary(Record):
 
 
 class OutputFile(SparseRecord):
-    """One published file, relative to the output root; frames also give rows and hash."""
+    """One published file, relative to the output root; frames also give rows and hash.
+
+    A CRM import file also says which column its record ids came from (``record_id_from``;
+    none: the file matches on email alone) and how many scored rows it left out for having
+    neither a record id nor an email (``left_out_without_id``)."""
 
     path: str
     rows: int | None = None
     sha256: str | None = None
+    record_id_from: str | None = None
+    left_out_without_id: int | None = None
 
 
 class ChangeSummary(Record):

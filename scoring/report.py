@@ -42,43 +42,6 @@ def funnel_summary(scores: pl.DataFrame, previous_as_of: date | None) -> FunnelS
     )
 
 
-def format_console(manifest: RunManifest, out_root: str, output_folders: str) -> str:
-    """The few lines `leadscore score` prints: the funnel, what changed, where outputs are
-    (``output_folders``: the output kinds, e.g. "{scores,exports,...}")."""
-    funnel = manifest.funnel
-    as_of = manifest.run.as_of.isoformat()
-    lines = [f"leadscore: {funnel.leads} leads scored as of {as_of}"]
-    lines.append("  funnel: " + ", ".join(f"{n} {s}" for s, n in funnel.stages.items()))
-    lines.append("  vs CRM stage: " + ", ".join(f"{n} {k}" for k, n in funnel.vs_crm.items()))
-    previous = funnel.vs_previous_run
-    if previous.previous_as_of:
-        moves = ", ".join(f"{n} {t}" for t, n in list(previous.transitions.items())[:6])
-        lines.append(f"  since the run of {previous.previous_as_of.isoformat()}: "
-                     f"{previous.changed} changed stage"
-                     + (f" ({moves})" if moves else "") + f", {previous.new_leads} new")
-    else:
-        lines.append("  since the previous run: no earlier run in this output folder")
-    model = manifest.model
-    if model.status == "model":
-        lines.append(f"  model: {model.version}")
-    else:
-        lines.append(f"  WARNING: {model.note}; every row says so")
-    leads = manifest.counts["leads"]
-    quarantined = leads.rows("quarantined_by_validation") + leads.rows("created_after_as_of")
-    lines.append(
-        f"  leads in: {leads.read} = {leads.rows('scored')} scored + "
-        f"{leads.rows('merged')} merged duplicates + {quarantined} quarantined"
-    )
-    lines.extend(f"  WARNING: {warning}" for warning in manifest.warnings)
-    if manifest.duplicates.needs_review:
-        lines.append(f"  WARNING: {manifest.duplicates.needs_review} merged duplicates to review "
-                     "(different names on one free-mail address): see needs_review in "
-                     "duplicates/")
-    lines.append(f"  config: {manifest.config.path}")
-    lines.append(f"  outputs: {out_root}/{output_folders}/as_of={as_of}/")
-    return "\n".join(lines)
-
-
 def _table(frame: pl.DataFrame) -> str:
     if frame.height == 0:
         return "_none_\n"

@@ -75,19 +75,27 @@ class Recency:
         return f"{self.prefix}N days ago / {self.absent}"
 
 
+# How a Value reason writes its number (the helpers of scoring.phrases): "whole" 3,000,
+# "money" EUR 184 M, "decimal" 0.85 (at most `decimals` places), "days_ago" 3 days ago /
+# yesterday; "text" writes a text value as it is.
+Shown = Literal["text", "whole", "money", "decimal", "days_ago"]
+
+
 @dataclass(frozen=True)
 class Value:
-    """`prefix` + the value (rounded to `decimals`) + `suffix`, or `absent` when missing."""
+    """`prefix` + the value written as `shown` says + `suffix`, or `absent` when missing."""
 
     prefix: str
     suffix: str = ""
     absent: str | None = None
-    decimals: int | None = None
+    shown: Shown = "text"
+    decimals: int = 1  # for shown="decimal"
     underscores_as_spaces: bool = False
 
     @property
     def example(self) -> str:
-        shown = f"{self.prefix}V{self.suffix}"
+        number = {"money": "EUR N", "days_ago": "N days ago"}.get(self.shown, "V")
+        shown = f"{self.prefix}{number}{self.suffix}"
         return f"{shown} / {self.absent}" if self.absent else shown
 
 
@@ -204,20 +212,21 @@ FEATURES: tuple[Feature | Windowed, ...] = (
     Feature("industry_code", STR, F.FIRMOGRAPHICS, "the company's industry code (NACE/SIC)"),
     Feature("industry", STR, F.FIRMOGRAPHICS, "the industry's name"),
     Feature("employees", I64, F.FIRMOGRAPHICS, "employees", "numeric",
-            Value("company of ", " employees", absent="company size unknown")),
+            Value("company of ", " employees", absent="company size unknown", shown="whole")),
     Feature("revenue", F64, F.FIRMOGRAPHICS, "revenue", "numeric",
-            Value("company revenue ", absent="company revenue unknown", decimals=0)),
+            Value("company revenue ", absent="company revenue unknown", shown="money")),
     Feature("company_age_years", I32, F.FIRMOGRAPHICS, "as_of's year minus the founding year",
-            "numeric", Value("company founded ", " years ago", absent="company age unknown")),
+            "numeric", Value("company founded ", " years ago", absent="company age unknown",
+                               shown="whole")),
     Feature("technologies", pl.List(STR), F.FIRMOGRAPHICS, "technologies the company uses"),
     Feature("open_jobs", I64, F.FIRMOGRAPHICS, "open job postings", "numeric",
-            Value("company has ", " open jobs", absent="company hiring unknown")),
+            Value("company has ", " open jobs", absent="company hiring unknown", shown="whole")),
     Feature("company_status", STR, F.FIRMOGRAPHICS, "registry status, lower case"),
     Feature("company_domain", STR, F.FIRMOGRAPHICS, "the company's registrable web domain"),
     Feature("firmographics_updated_at", UTC_DATETIME, F.FIRMOGRAPHICS,
             "when the company snapshot was updated"),
     Feature("firmographics_age_days", I32, F.FIRMOGRAPHICS, "days since that update", "numeric",
-            Value("company data ", " days old", absent="no dated company data")),
+            Value("company data ", " days old", absent="no dated company data", shown="whole")),
     Feature("firmographics_stale", BOOL, F.FIRMOGRAPHICS,
             "older than features.firmographics_max_age_days"),
     # lead_features: the lead row and its company match
@@ -225,7 +234,7 @@ FEATURES: tuple[Feature | Windowed, ...] = (
             "from the title: c_level, vp, director, manager, individual, unknown",
             "categorical", Words(_SENIORITY_WORDS, "title: ")),
     Feature("seniority_level", pl.Int8(), F.LEAD, "seniority as 0 (unknown) to 5 (C-level)",
-            "numeric", Value("seniority level ", " of 5"), factor="seniority"),
+            "numeric", Value("seniority level ", " of 5", shown="whole"), factor="seniority"),
     Feature("department", STR, F.LEAD,
             "from the title: it, engineering, sales, marketing, finance, hr, operations, "
             "executive, other, unknown", "categorical", Words(_DEPARTMENT_WORDS, "works in ")),
@@ -234,9 +243,9 @@ FEATURES: tuple[Feature | Windowed, ...] = (
     Feature("has_phone", BOOL, F.LEAD, "a phone number of at least 6 digits", "boolean",
             Flag("has a phone number", "no phone number")),
     Feature("lead_age_days", I32, F.LEAD, "days since the lead was created", "numeric",
-            Value("lead created ", " days ago")),
+            Value("lead created ", shown="days_ago")),
     Feature("budget", F64, F.LEAD, "the stated budget", undated=True,
-            reason=Value("budget of ", absent="no budget given", decimals=0)),
+            reason=Value("budget of ", absent="no budget given", shown="money")),
     Feature("has_budget", BOOL, F.LEAD, "a budget above 0 was given", undated=True,
             reason=Flag("gave a budget", "no budget given")),
     Feature("timeline_days", I32, F.LEAD, "days from as_of to the stated buying date",
@@ -257,7 +266,7 @@ FEATURES: tuple[Feature | Windowed, ...] = (
                                  underscores_as_spaces=True)),
     Feature("match_confidence", F64, F.LEAD, "confidence of the company match", "numeric",
             Value("company identified (confidence ", ")", absent="company not identified",
-                  decimals=2)),
+                  shown="decimal", decimals=2)),
     Feature("lead_business_id", STR, F.LEAD, "the business ID on the lead row, normalized"),
     Feature("lead_email_domain", STR, F.LEAD, "the email address's registrable domain"),
     Feature("lead_website_domain", STR, F.LEAD, "the website's registrable domain"),
@@ -272,7 +281,7 @@ FEATURES: tuple[Feature | Windowed, ...] = (
              I32, "activities in the last N days", "numeric", "activities"),
     Feature("engagement_decayed", F64, F.ENGAGEMENT,
             "activities weighted by age, halving every features.decay_half_life_days",
-            "numeric", Value("recent engagement score ", decimals=1)),
+            "numeric", Value("recent engagement score ", shown="decimal", decimals=1)),
     Windowed("email_open", LONGEST_WINDOW, ("email_open_90d",), I32,
              "email opens in the longest window", "numeric", "email opens", "email_open"),
     Windowed("email_click", LONGEST_WINDOW, ("email_click_90d",), I32,

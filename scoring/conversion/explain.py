@@ -28,7 +28,8 @@ from features.point_in_time.registry import (
     column_named,
 )
 from scoring.conversion.encoding import FeatureEncoding
-from scoring.rules.stage import SIGNAL_PHRASES, days_ago
+from scoring.phrases import count_of, days_ago, decimal, money, plain_number, whole_number
+from scoring.rules.stage import SIGNAL_PHRASES
 
 FACTOR_COLUMNS = ("factors_up", "factors_down")
 
@@ -43,7 +44,7 @@ def _count(noun: str, window: str) -> Phrase:
     """"no page views in the last 90 days" / "page views in the last 90 days (12)"."""
     label = f"{noun} {window}".rstrip()
     return lambda v: pl.when(v.fill_null(0) == 0).then(pl.lit(f"no {label}")).otherwise(
-        pl.lit(f"{label} (") + _text(v) + pl.lit(")"))
+        pl.lit(f"{label} (") + whole_number(v) + pl.lit(")"))
 
 
 def _optional(present: Callable[[pl.Expr], pl.Expr], absent: str) -> Phrase:
@@ -66,8 +67,8 @@ def _buying_signal(has_recency: bool) -> Phrase:
 
 def _timeline(v: pl.Expr) -> pl.Expr:
     return (
-        pl.when(v >= 0).then(pl.lit("plans to buy within ") + _text(v) + pl.lit(" days"))
-        .otherwise(pl.lit("stated buying date passed ") + _text(-v) + pl.lit(" days ago"))
+        pl.when(v >= 0).then(pl.lit("plans to buy within ") + count_of(v, "days"))
+        .otherwise(pl.lit("stated buying date passed ") + days_ago(-v))
     )
 
 
@@ -104,12 +105,22 @@ def _phrased(reason: Reason) -> Phrase:
     raise TypeError(f"no phrase for {reason!r}")  # Custom reasons are looked up by name
 
 
+def _shown(reason: Value, v: pl.Expr) -> pl.Expr:
+    """The value as `reason.shown` says, numbers through scoring.phrases (never a raw float)."""
+    if reason.shown == "whole":
+        return whole_number(v)
+    if reason.shown == "money":
+        return money(v)
+    if reason.shown == "decimal":
+        return decimal(v, reason.decimals)
+    if reason.shown == "days_ago":
+        return days_ago(v)
+    return v.str.replace_all("_", " ") if reason.underscores_as_spaces else _text(v)
+
+
 def _value(reason: Value) -> Phrase:
     def present(v: pl.Expr) -> pl.Expr:
-        if reason.decimals is not None:
-            v = v.round(reason.decimals)
-        shown = v.str.replace_all("_", " ") if reason.underscores_as_spaces else _text(v)
-        text = pl.lit(reason.prefix) + shown
+        text = pl.lit(reason.prefix) + _shown(reason, v)
         return text + pl.lit(reason.suffix) if reason.suffix else text
     return present if reason.absent is None else _optional(present, reason.absent)
 
@@ -138,12 +149,12 @@ def _phrases(encoding: FeatureEncoding, columns: Sequence[str]) -> dict[str, Phr
 
 def _generic(name: str, dtype: pl.DataType) -> Phrase:
     """"<column name>: <value>" for features without a phrase of their own (e.g. the columns
-    of a single-table export); decimals shown with three significant figures."""
+    of a single-table export); numbers phrased for people ("1,530", "184 M", "0.46")."""
     label = name.replace("_", " ")
 
     def phrase(v: pl.Expr) -> pl.Expr:
-        shown = v.round_sig_figs(3) if dtype.is_float() else v
-        return pl.lit(f"{label}: ") + _text(shown).fill_null("missing")
+        shown = plain_number(v) if dtype.is_numeric() else _text(v)
+        return pl.lit(f"{label}: ") + shown.fill_null("missing")
     return phrase
 
 

@@ -24,6 +24,7 @@ import polars as pl
 from features.config import StagesConfig
 from features.exprs import first_match
 from features.schema import FUNNEL_ORDER
+from scoring.phrases import count_of, days_ago
 
 SIGNAL_PHRASES = {
     "demo_request": "requested a demo",
@@ -74,13 +75,6 @@ def _stage_and_basis(cfg: StagesConfig, prospect_min_fit: float) -> tuple[pl.Exp
     return stage, basis
 
 
-def days_ago(days_before: pl.Expr) -> pl.Expr:
-    """Phrase for an event `days_before` calendar days before as_of (1 = yesterday)."""
-    return (
-        pl.when(days_before == 1)
-        .then(pl.lit("yesterday"))
-        .otherwise(days_before.cast(pl.String) + pl.lit(" days ago"))
-    )
 
 
 def _intent_phrase() -> pl.Expr:
@@ -204,8 +198,7 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
         pl.when(pl.col("icp_unknown").list.len() > 0).then(
             pl.lit("Unknown, so fit may be understated: ") + pl.col("icp_unknown").list.join("; ")),
         pl.when(pl.col("firmographics_stale").fill_null(False)).then(
-            pl.lit("Company data is ") + pl.col("firmographics_age_days").cast(pl.String)
-            + pl.lit(" days old")),
+            pl.lit("Company data is ") + count_of(pl.col("firmographics_age_days"), "days old")),
         pl.when(pl.col("probability_status") != "model").then(
             pl.lit("No conversion probability: ") + pl.col("probability_note")),
     ]

@@ -1,12 +1,17 @@
-"""One Prefect test harness for the whole session: starting its server costs several seconds."""
+"""One Prefect test harness for the whole session (starting its server costs several seconds),
+and the demo run (train, then score twice) that the end-to-end tests read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
+from flows.catalog import ALWAYS_WRITTEN, dataset_path
+from scoring.records import RunManifest, TrainingResult
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +41,32 @@ def trained_registry(
                          out=out)
     assert trained.status == "trained", trained.message
     return out / "models"
+@dataclass(frozen=True)
+class DemoRun:
+    out: Path
+    as_of: date
+    earlier: date
+    trained: TrainingResult
+    manifest: RunManifest
+
+
+def run_paths(out: Path, as_of: date) -> dict[str, Path]:
+    """Every output a run always writes for as_of, by catalog name."""
+    return {name: dataset_path(out, name, as_of) for name in ALWAYS_WRITTEN}
+
+
+@pytest.fixture(scope="session")
+def demo(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path,
+    default_config: Path, sample_export_date: date,
+) -> DemoRun:
+    from flows.score import score_flow
+    from flows.train import train_flow
+
+    out = tmp_path_factory.mktemp("demo")
+    common = {"inputs": sample_dir, "config": default_config, "out": out}
+    trained = train_flow(as_of=sample_export_date, **common)
+    earlier = sample_export_date - timedelta(days=7)
+    score_flow(as_of=earlier, **common)
+    manifest = score_flow(as_of=sample_export_date, **common)
+    return DemoRun(out, sample_export_date, earlier, trained, manifest)

@@ -75,7 +75,8 @@ def test_local_storage_writes_each_output_in_its_catalog_format(tmp_path: Path) 
     frame = pl.DataFrame({"lead_id": ["L1", "L2"], "recommended_stage": ["lead", "prospect"]})
     exported = storage.write("exports", AS_OF, frame)
     assert exported.rows == 2 and exported.sha256 is not None
-    assert (tmp_path / exported.path).read_text().startswith("lead_id,recommended_stage\n")
+    # Text cells are quoted (and formula-safe): `flows.catalog.write_csv`.
+    assert (tmp_path / exported.path).read_text().startswith('"lead_id","recommended_stage"\n')
     storage.write("scores", AS_OF, frame)
     assert_frame_equal(pl.read_parquet(dataset_path(tmp_path, "scores", AS_OF)), frame)
     assert storage.read_frame("scores", AS_OF, ["lead_id"]) is not None

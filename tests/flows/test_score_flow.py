@@ -7,8 +7,7 @@ a week before it and on it. The tests read what landed on disk.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,48 +16,18 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.schema import SCORED_COLUMNS, STAGES
-from flows.catalog import ALWAYS_WRITTEN, dataset_path, read_manifest
+from flows.catalog import ALWAYS_WRITTEN, read_manifest
 from flows.registry import current_version, read_card
-from scoring.records import RunManifest, TrainingResult
+from scoring.records import RunManifest
+from tests.flows.conftest import DemoRun, run_paths
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass(frozen=True)
-class DemoRun:
-    out: Path
-    as_of: date
-    earlier: date
-    trained: TrainingResult
-    manifest: RunManifest
-
-
-def _run_paths(out: Path, as_of: date) -> dict[str, Path]:
-    """Every output a run always writes for as_of, by catalog name."""
-    return {name: dataset_path(out, name, as_of) for name in ALWAYS_WRITTEN}
-
-
-@pytest.fixture(scope="session")
-def demo(
-    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path,
-    default_config: Path, sample_export_date: date,
-) -> DemoRun:
-    from flows.score import score_flow
-    from flows.train import train_flow
-
-    out = tmp_path_factory.mktemp("demo")
-    common = {"inputs": sample_dir, "config": default_config, "out": out}
-    trained = train_flow(as_of=sample_export_date, **common)
-    earlier = sample_export_date - timedelta(days=7)
-    score_flow(as_of=earlier, **common)
-    manifest = score_flow(as_of=sample_export_date, **common)
-    return DemoRun(out, sample_export_date, earlier, trained, manifest)
-
-
 def test_every_output_of_a_run_is_written(demo: DemoRun) -> None:
-    for name, path in _run_paths(demo.out, demo.as_of).items():
+    for name, path in run_paths(demo.out, demo.as_of).items():
         assert path.is_file(), f"{name} missing at {path}"
-    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    scores = pl.read_parquet(run_paths(demo.out, demo.as_of)["scores"])
     assert list(scores.columns[: len(SCORED_COLUMNS)]) == list(SCORED_COLUMNS)
     assert set(scores["recommended_stage"].unique()) <= set(STAGES)
     assert scores["lead_id"].is_unique().all()
@@ -79,7 +48,7 @@ def test_training_registers_a_current_model_with_a_card(demo: DemoRun) -> None:
 
 
 def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun) -> None:
-    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    scores = pl.read_parquet(run_paths(demo.out, demo.as_of)["scores"])
     assert scores["conversion_probability"].null_count() == 0
     assert (scores["model_version"] == demo.trained.version).all()
     assert (scores["probability_status"] == "model").all()
@@ -90,7 +59,7 @@ def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun)
 def test_every_input_lead_row_is_scored_merged_or_quarantined(
     demo: DemoRun, sample_dir: Path
 ) -> None:
-    paths = _run_paths(demo.out, demo.as_of)
+    paths = run_paths(demo.out, demo.as_of)
     rows_in = pl.read_csv(sample_dir / "leads.csv", infer_schema=False).height
     scored = pl.read_parquet(paths["scores"])
     merged = pl.read_parquet(paths["duplicates"])
@@ -103,7 +72,7 @@ def test_every_input_lead_row_is_scored_merged_or_quarantined(
 
 
 def test_merged_ids_on_survivors_match_the_duplicates_file(demo: DemoRun) -> None:
-    paths = _run_paths(demo.out, demo.as_of)
+    paths = run_paths(demo.out, demo.as_of)
     scored = pl.read_parquet(paths["scores"]).select("lead_id", "merged_ids").explode("merged_ids")
     from_scores = scored.drop_nulls("merged_ids").select(
         pl.col("merged_ids").alias("lead_id"), pl.col("lead_id").alias("survivor_id")
@@ -115,8 +84,8 @@ def test_merged_ids_on_survivors_match_the_duplicates_file(demo: DemoRun) -> Non
 def test_second_run_reports_changes_since_the_previous_run(demo: DemoRun) -> None:
     previous = demo.manifest.funnel.vs_previous_run
     assert previous.previous_as_of == demo.earlier
-    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
-    earlier = pl.read_parquet(_run_paths(demo.out, demo.earlier)["scores"])
+    scores = pl.read_parquet(run_paths(demo.out, demo.as_of)["scores"])
+    earlier = pl.read_parquet(run_paths(demo.out, demo.earlier)["scores"])
     both = scores.join(earlier.select("lead_id", pl.col("recommended_stage").alias("before")),
                        on="lead_id")
     assert (both["previous_stage"] == both["before"]).all()
@@ -125,12 +94,15 @@ def test_second_run_reports_changes_since_the_previous_run(demo: DemoRun) -> Non
 
 
 def test_crm_export_has_one_row_per_scored_lead_and_flat_cells(demo: DemoRun) -> None:
-    paths = _run_paths(demo.out, demo.as_of)
+    paths = run_paths(demo.out, demo.as_of)
     export = pl.read_csv(paths["exports"], infer_schema=False)
     scores = pl.read_parquet(paths["scores"])
     assert export.height == scores.height
-    assert "crm_record_id" in export.columns, "the export's own columns must pass through"
-    assert export["reasons"].str.contains(r" \| ").any()
+    assert export["crm_record_id"].null_count() == 0, "the CRM's own id comes back"
+    assert export["top_reasons"].str.contains("; ").any()
+    for crm in ("export_hubspot", "export_salesforce", "export_pipedrive"):
+        imported = pl.read_csv(paths[crm], infer_schema=False)
+        assert imported.height == scores.height, crm
 
 
 def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) -> None:
@@ -153,7 +125,7 @@ def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) 
 
 
 def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
-    text = _run_paths(demo.out, demo.as_of)["manifest"].read_text(encoding="utf-8")
+    text = run_paths(demo.out, demo.as_of)["manifest"].read_text(encoding="utf-8")
     on_disk = json.loads(text)
     assert list(on_disk) == ["run", "inputs", "config", "model", "counts", "enrichment",
                              "quarantine", "value_issues", "funnel", "timings_seconds",
@@ -167,7 +139,7 @@ def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
 
 def test_manifest_enrichment_report_adds_up(demo: DemoRun) -> None:
     enrichment = demo.manifest.enrichment
-    scores = pl.read_parquet(_run_paths(demo.out, demo.as_of)["scores"])
+    scores = pl.read_parquet(run_paths(demo.out, demo.as_of)["scores"])
     assert enrichment.leads == scores.height
     by_method = {m: v.count for m, v in enrichment.by_method.items()}
     assert sum(by_method.values()) == enrichment.leads
@@ -187,8 +159,8 @@ def test_same_as_of_gives_identical_scores(
 
     score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=tmp_path,
                models=demo.out / "models")
-    first = _run_paths(demo.out, demo.as_of)["scores"]
-    again = _run_paths(tmp_path, demo.as_of)["scores"]
+    first = run_paths(demo.out, demo.as_of)["scores"]
+    again = run_paths(tmp_path, demo.as_of)["scores"]
     # The earlier run in demo.out fills the change columns; a fresh folder has none.
     volatile = ["previous_stage", "changed_since_previous_run", "change",
                 "previous_probability"]
@@ -200,8 +172,9 @@ def test_rerunning_an_as_of_in_place_is_byte_identical(
 ) -> None:
     from flows.score import score_flow
 
-    paths = _run_paths(demo.out, demo.as_of)
-    before = {k: paths[k].read_bytes() for k in ("scores", "exports", "quarantine", "duplicates")}
+    paths = run_paths(demo.out, demo.as_of)
+    before = {k: paths[k].read_bytes() for k in ("scores", "exports", "export_hubspot",
+                                                 "export_salesforce", "quarantine", "duplicates")}
     score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=demo.out)
     for name, content in before.items():
         assert paths[name].read_bytes() == content, f"{name} changed on a re-run"
@@ -215,7 +188,7 @@ def test_without_a_model_every_row_says_why(
 
     manifest = score_flow(as_of=sample_export_date, inputs=sample_dir, config=default_config,
                           out=tmp_path)
-    scores = pl.read_parquet(_run_paths(tmp_path, sample_export_date)["scores"])
+    scores = pl.read_parquet(run_paths(tmp_path, sample_export_date)["scores"])
     assert manifest.model.status == "no_model"
     assert scores["conversion_probability"].null_count() == scores.height
     assert (scores["probability_status"] == "no_model").all()
@@ -238,7 +211,7 @@ def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
     assert "min_labelled_rows" in trained.message
     assert not (out / "models" / "current.json").exists()
     manifest = score_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
-    scores = pl.read_parquet(_run_paths(out, date(2026, 11, 1))["scores"])
+    scores = pl.read_parquet(run_paths(out, date(2026, 11, 1))["scores"])
     assert manifest.model.status == "insufficient_history"
     assert (scores["probability_status"] == "insufficient_history").all()
     assert scores["conversion_probability"].null_count() == scores.height
@@ -262,7 +235,7 @@ def test_header_only_leads_with_a_trained_model_is_a_run_of_zero_leads(
     manifest = score_flow(as_of=demo.as_of, inputs=inputs, config=default_config,
                           out=tmp_path / "out", models=demo.out / "models")
     assert manifest.model.status == "model"
-    assert pl.read_parquet(_run_paths(tmp_path / "out", demo.as_of)["scores"]).height == 0
+    assert pl.read_parquet(run_paths(tmp_path / "out", demo.as_of)["scores"]).height == 0
 
 
 def test_as_of_before_any_lead_with_a_trained_model_scores_nothing(
@@ -273,7 +246,7 @@ def test_as_of_before_any_lead_with_a_trained_model_scores_nothing(
     as_of = date(2020, 1, 1)
     score_flow(as_of=as_of, inputs=sample_dir, config=default_config, out=tmp_path / "out",
                models=demo.out / "models")
-    scores = pl.read_parquet(_run_paths(tmp_path / "out", as_of)["scores"])
+    scores = pl.read_parquet(run_paths(tmp_path / "out", as_of)["scores"])
     assert scores.height == 0
 
 
@@ -352,7 +325,7 @@ def test_a_full_disk_mid_write_is_one_error_and_keeps_the_previous_output(
     from flows.publish import STAGING
     from flows.score import score_flow
 
-    paths = _run_paths(demo.out, demo.as_of)
+    paths = run_paths(demo.out, demo.as_of)
     before = {name: path.read_bytes() for name, path in paths.items()}
 
     def disk_full(self: pl.DataFrame, path: Path, **_: Any) -> None:

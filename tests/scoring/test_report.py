@@ -1,4 +1,4 @@
-"""The console summary and the run report: what a run says about itself."""
+"""The run report: what a run says about itself (console summary: tests/flows/test_console.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from scoring.records import (
     RunManifest,
     SourceCounts,
 )
-from scoring.report import format_console, funnel_summary, render_report
+from scoring.report import funnel_summary, render_report
 
 
 def manifest(**sections: Any) -> RunManifest:
@@ -44,11 +44,8 @@ def manifest(**sections: Any) -> RunManifest:
     return base.model_copy(update=sections)
 
 
-def test_merges_to_review_are_a_console_warning_and_in_the_report() -> None:
+def test_merges_to_review_are_in_the_report() -> None:
     flagged = manifest(duplicates=DuplicatesSummary(merged=3, needs_review=2))
-    console = format_console(flagged, "out", "{scores}")
-    assert "WARNING: 2 merged duplicates to review" in console
-    assert "WARNING" not in format_console(manifest(), "out", "{scores}")
     scores = pl.DataFrame(schema={"recommended_stage": pl.String, "priority": pl.Int64,
                                   "lead_id": pl.String, "company_name": pl.String,
                                   "icp_fit": pl.Float64, "conversion_probability": pl.Float64,
@@ -58,14 +55,3 @@ def test_merges_to_review_are_a_console_warning_and_in_the_report() -> None:
 
 def test_funnel_of_no_scores_lists_every_stage() -> None:
     assert manifest().funnel.stages == dict.fromkeys(STAGES, 0)
-
-
-def test_run_warnings_are_printed_on_the_console() -> None:
-    warned = manifest(warnings=["activities.csv: 4 of 4 rows (100%) quarantined, most often: x"])
-    assert ("  WARNING: activities.csv: 4 of 4 rows (100%) quarantined, most often: x"
-            in format_console(warned, "out", "{scores}").splitlines())
-
-
-def test_console_says_which_config_file_the_run_used() -> None:
-    used = manifest(config=ConfigRef(path="leadscore.toml", sha256="x"))
-    assert "  config: leadscore.toml" in format_console(used, "out", "{scores}").splitlines()
