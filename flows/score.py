@@ -28,8 +28,8 @@ from flows import PROJECT_ROOT
 from flows.artifacts import create_run_artifacts
 from flows.catalog import (
     SourceInput,
-    dataset_path,
     crm_dataset,
+    dataset_path,
     load_config,
     previous_scores,
     read_errors_named,

@@ -41,6 +41,7 @@ def _values() -> dict[str, pl.Expr]:
         "priority": pl.col("priority"),
         "top_reasons": pl.col("reasons").list.head(TOP_REASONS).list.join("; "),
         "stage_change": pl.col("stage_change"),
+        "change": pl.col("change"),
         "scored_on": pl.col("as_of"),
         "model_version": pl.col("model_version"),
         "hubspot_lifecycle_stage": _hubspot_lifecycle_stage(),
@@ -189,6 +190,7 @@ GENERIC = CrmProfile(
         C("icp_tier", "icp_tier"),
         C("conversion_probability", "probability"),
         C("stage_change", "stage_change"),
+        C("change_since_previous_run", "change"),
         C("top_reasons", "top_reasons"),
         C("as_of", "scored_on"),
         C("model_version", "model_version"),
@@ -268,7 +270,7 @@ def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptio
         # Today's full file: the chosen columns first, then every other scored and pass-through
         # column not already shown.
         shown = {"lead_id", "email", "_record_id", *[c.header for c in chosen],
-                 *[c for c in scores.columns if c in {"priority_score", "reasons"}]}
+                 *[c for c in scores.columns if c in {"priority_score", "reasons", "change"}]}
         selected += [pl.col(c) for c in scores.columns if c not in shown]
     return ExportResult(
         frame=importable.select(selected),

@@ -67,9 +67,14 @@ def test_backfill_runs_skips_reproduces_and_uses_each_dates_model(
     assert _manifest(out, start)["changes"]["previous_as_of"] is None  # type: ignore[index]
     changed = pl.read_csv(out / "exports" / f"as_of={sample_export_date}" /
                           "leads_for_crm_changes.csv")
-    assert set(changed["change"]) <= {"new", "upgraded", "downgraded"}
+    assert set(changed["change_since_previous_run"]) <= {"new", "upgraded", "downgraded"}
     counts = _manifest(out, sample_export_date)["changes"]["counts"]  # type: ignore[index]
     assert changed.height == counts["new"] + counts["upgraded"] + counts["downgraded"]
+    # Every configured CRM file has its changes-only twin, with the CRM's own columns.
+    hubspot = pl.read_csv(out / "exports" / f"as_of={sample_export_date}" /
+                          "hubspot_contacts_changes.csv")
+    assert hubspot.columns[:2] == ["Record ID", "Email"]
+    assert 0 < hubspot.height <= changed.height
     assert first.dates[2].stage_changes == counts["upgraded"] + counts["downgraded"]
 
     middle = start + timedelta(days=1)

@@ -33,6 +33,7 @@ def scored(**extra: list[object]) -> pl.DataFrame:
         "reasons": [["r1", "r2", "r3", "r4"], ["only"], []],
         "crm_stage": ["lead", "prospect", None],
         "stage_change": ["up", "same", "new"],
+        "change": ["upgraded", "unchanged", "new"],
         "email": ["a@x.fi", None, "c@x.fi"],
     }
     base.update(extra)
@@ -83,11 +84,11 @@ def test_generic_header_is_pinned_and_all_columns_is_opt_in() -> None:
     assert result.frame.columns == [
         "lead_id", "crm_record_id", "email", "recommended_stage", "next_action", "priority",
         "priority_score", "icp_fit", "icp_tier", "conversion_probability", "stage_change",
-        "top_reasons", "as_of", "model_version",
+        "change_since_previous_run", "top_reasons", "as_of", "model_version",
     ]
     full = export_frame(scored(owner_note=["x", "y", "z"]), GENERIC,
                         ExportOptions(all_columns=True)).frame
-    assert full.columns[:14] == result.frame.columns
+    assert full.columns[:15] == result.frame.columns
     assert {"crm_stage", "owner_note"} <= set(full.columns)
 
 
