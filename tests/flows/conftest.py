@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.catalog import ALWAYS_WRITTEN, dataset_path
+from flows.catalog import ALWAYS_WRITTEN, OUTPUTS, crm_dataset, dataset_path
 from scoring.records import RunManifest, TrainingResult
 
 
@@ -51,8 +51,18 @@ class DemoRun:
 
 
 def run_paths(out: Path, as_of: date) -> dict[str, Path]:
-    """Every output a run always writes for as_of, by catalog name."""
-    return {name: dataset_path(out, name, as_of) for name in ALWAYS_WRITTEN}
+    """Where every output of the run for as_of is, by catalog name (written or not)."""
+    return {name: dataset_path(out, name, as_of) for name in OUTPUTS}
+
+
+def written_by(config: Path, changes_only: bool = False) -> set[str]:
+    """The outputs a run with this config writes: every run's, plus the CRM import files
+    its [export] crm names (and their changes-only twins with `changes_only`)."""
+    from flows.catalog import load_config
+
+    crm = load_config(config)[0].export.crm
+    return {*ALWAYS_WRITTEN, *(crm_dataset(c) for c in crm),
+            *(crm_dataset(c, changes_only=True) for c in crm if changes_only)}
 
 
 @pytest.fixture(scope="session")

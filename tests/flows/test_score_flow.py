@@ -16,17 +16,19 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.schema import SCORED_COLUMNS, STAGES
-from flows.catalog import ALWAYS_WRITTEN, read_manifest
+from flows.catalog import read_manifest
 from flows.registry import current_version, read_card
 from scoring.records import RunManifest
-from tests.flows.conftest import DemoRun, run_paths
+from tests.flows.conftest import DemoRun, run_paths, written_by
 
 pytestmark = pytest.mark.slow
 
 
-def test_every_output_of_a_run_is_written(demo: DemoRun) -> None:
+def test_every_output_of_a_run_is_written(demo: DemoRun, default_config: Path) -> None:
+    expected = written_by(default_config)
+    assert {"exports", "export_hubspot", "changes", "report_html"} <= expected
     for name, path in run_paths(demo.out, demo.as_of).items():
-        assert path.is_file(), f"{name} missing at {path}"
+        assert path.is_file() == (name in expected), f"{name} at {path}"
     scores = pl.read_parquet(run_paths(demo.out, demo.as_of)["scores"])
     assert list(scores.columns[: len(SCORED_COLUMNS)]) == list(SCORED_COLUMNS)
     assert set(scores["recommended_stage"].unique()) <= set(STAGES)
@@ -124,7 +126,7 @@ def test_manifest_records_inputs_config_model_counts_and_timings(demo: DemoRun) 
     assert manifest == demo.manifest, "the flow returns the manifest it wrote"
 
 
-def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
+def test_manifest_json_keeps_its_flat_shape(demo: DemoRun, default_config: Path) -> None:
     text = run_paths(demo.out, demo.as_of)["manifest"].read_text(encoding="utf-8")
     on_disk = json.loads(text)
     assert list(on_disk) == ["run", "inputs", "config", "model", "counts", "enrichment",
@@ -132,7 +134,7 @@ def test_manifest_json_keeps_its_flat_shape(demo: DemoRun) -> None:
                              "duplicates", "warnings", "outputs", "changes"]
     assert on_disk["counts"]["leads"]["read"] == demo.manifest.counts["leads"].read
     assert on_disk["run"]["started_at"].endswith("+00:00")
-    assert set(on_disk["outputs"]) == set(ALWAYS_WRITTEN) - {"manifest"}
+    assert set(on_disk["outputs"]) == written_by(default_config) - {"manifest"}
     assert on_disk["outputs"]["report"] == {"path": f"reports/as_of={demo.as_of}/report.md"}
     assert RunManifest.from_json(on_disk).to_json() == on_disk
 
@@ -325,7 +327,8 @@ def test_a_full_disk_mid_write_is_one_error_and_keeps_the_previous_output(
     from flows.publish import STAGING
     from flows.score import score_flow
 
-    paths = run_paths(demo.out, demo.as_of)
+    paths = {n: p for n, p in run_paths(demo.out, demo.as_of).items()
+             if n in written_by(default_config)}
     before = {name: path.read_bytes() for name, path in paths.items()}
 
     def disk_full(self: pl.DataFrame, path: Path, **_: Any) -> None:
