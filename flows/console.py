@@ -100,6 +100,9 @@ def _facts(manifest: RunManifest, out_root: str) -> Table:
                       f"{previous.changed:,} changed stage, {previous.new_leads:,} new")
     else:
         facts.add_row("since last run", "no earlier run in this output folder")
+    if manifest.changes is not None and manifest.changes.previous_as_of is not None:
+        facts.add_row("change feed", ", ".join(
+            f"{n:,} {change}" for change, n in manifest.changes.counts.items()))
     model = manifest.model
     facts.add_row("model", str(model.version) if model.status == "model"
                   else f"[red]none: {model.note}; every row says so[/red]")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from rich.console import Console
 
@@ -79,3 +80,15 @@ def test_progress_listens_only_while_it_runs() -> None:
         terminal.step_started("features")
     assert terminal._listener is None
     terminal.step_started("features")  # nobody listening: nothing happens
+
+
+def test_change_feed_counts_are_on_the_console_when_there_was_a_previous_run() -> None:
+    from scoring.records import ChangeSummary
+
+    counts = {"new": 3, "upgraded": 2, "downgraded": 1, "unchanged": 40, "removed": 4}
+    changed = _manifest().model_copy(update={"changes": ChangeSummary(
+        previous_as_of=date(2026, 10, 25), counts=counts)})
+    assert "3 new, 2 upgraded, 1 downgraded, 40 unchanged, 4 removed" in _summary(changed)
+    first = _manifest().model_copy(update={"changes": ChangeSummary(
+        previous_as_of=None, counts={**counts, "unchanged": 0})})
+    assert "change feed" not in _summary(first)
