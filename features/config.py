@@ -243,7 +243,16 @@ class ExportConfig(_Frozen):
         return value
 
 
+class RunConfig(_Frozen):
+    # Leads are prepared and scored in this many partitions (by a hash of the identity that
+    # duplicates share; the output is the same for any number). 1: no partitioning, which is
+    # the fastest for an export that fits in memory; more bound the memory of the per-lead
+    # steps by the partition size, and let `--workers` / `--dask-address` run them in parallel.
+    partitions: int = Field(1, ge=1, le=4096)
+
+
 class Config(_Frozen):
+    run: RunConfig = RunConfig()
     ingest: IngestConfig = IngestConfig()
     matching: MatchingConfig = MatchingConfig()
     features: FeaturesConfig = FeaturesConfig()

@@ -48,6 +48,7 @@ from flows.exports import (
     without_pii,
 )
 from flows.models import model_verdict
+from flows.partitioned import PartitionLayout, prepare_partitions, score_partitions
 from flows.profiles import load_profile
 from flows.promotions import CURRENT, ModelChoice
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
@@ -358,6 +359,7 @@ def score_date(
     crm: tuple[str, ...] | None = None,
     hash_pii: bool | None = None,
     previous_ready: Callable[[], None] | None = None,
+    partitions: int | None = None,
 ) -> RunManifest:
     """Score every lead as of `as_of` and publish the outputs under `out`: the one scoring path,
     run by the `score` flow for its date and by `backfill` for each of its dates.
@@ -368,6 +370,8 @@ def score_date(
     `previous_ready` blocks until the run this one compares against can be read: a backfill
     passes one that waits for its earlier dates to finish, so that each date compares with
     the day before exactly as the nightly run would have, whatever order the workers finish in.
+    `partitions` (default: the config's `run.partitions`): above 1, the per-lead steps run in
+    that many partitions (`flows.partitioned`), as tasks of the flow's task runner.
     Runs inside a flow (its tasks and logger need one).
     """
     logger = get_run_logger()
@@ -387,8 +391,11 @@ def score_date(
     with staging_folder(out) as staging:
         with _timed(timings, "read_and_validate"):
             sources = read_inputs(inputs, cfg, staging / "work", profile)
+        parts = partitions or cfg.run.partitions
+        layout = PartitionLayout(staging / "partitions", parts) if parts > 1 else None
         with _timed(timings, "prepare"):
-            prepared = prepare_inputs(sources, cfg, as_of)
+            prepared = (prepare_inputs(sources, cfg, as_of) if layout is None
+                        else prepare_partitions(sources, cfg, as_of, layout))
         verdict = model_verdict(models or out / "models", cfg, model)
         if verdict.model is None:
             logger.warning("As of %s, no conversion model: %s", as_of, verdict.note)
@@ -400,10 +407,14 @@ def score_date(
         warnings = check_losses(sources, materialized, cfg)
         for warning in warnings:
             logger.warning("Data quality: %s", warning)
-        with _timed(timings, "features"):
-            features = score_features(materialized.inputs, cfg, as_of)
-        with _timed(timings, "predict_and_explain"):
-            scored = predict(features, verdict)
+        if layout is None:
+            with _timed(timings, "features"):
+                features = score_features(materialized.inputs, cfg, as_of)
+            with _timed(timings, "predict_and_explain"):
+                scored = predict(features, verdict)
+        else:
+            with _timed(timings, "features_and_predict"):
+                scored = score_partitions(layout, cfg, as_of, verdict)
         if previous_ready is not None:
             with _timed(timings, "wait_for_previous_date"):
                 previous_ready()
@@ -468,11 +479,14 @@ def score_flow(
     changes_only: bool = False,
     crm: tuple[str, ...] | None = None,
     hash_pii: bool | None = None,
+    partitions: int | None = None,
 ) -> RunManifest:
     """Score every lead as of `as_of` (default: today, UTC) and publish the outputs under `out`.
 
     `changes_only`: also the CRM files with just the leads whose recommendation changed;
-    `crm` and `hash_pii` override the config's [export] section (`--crm`, `--hash-pii`)."""
+    `crm` and `hash_pii` override the config's [export] section (`--crm`, `--hash-pii`);
+    `partitions` overrides [run].partitions (`--partitions`)."""
     as_of = as_of or datetime.now(UTC).date()  # the nightly default; backfills pass a date
     return score_date(as_of, inputs, config, out, models, profile,
-                      with_changes_only=changes_only, crm=crm, hash_pii=hash_pii)
+                      with_changes_only=changes_only, crm=crm, hash_pii=hash_pii,
+                      partitions=partitions)

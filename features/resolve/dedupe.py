@@ -53,20 +53,27 @@ def _name_company_phone_key() -> pl.Expr:
     return pl.concat_str(parts, separator="|")
 
 
+def person_key() -> pl.Expr:
+    """The one key two rows of the same person share: ``email:`` and the normalized email, else
+    ``ncp:`` and name, company and phone; null when neither identifies anyone. Each lead has at
+    most one key, so a duplicate group is exactly the leads with one key (no chains).
+
+    Needs: email, first_name, last_name, company_name, phone.
+    """
+    return (
+        pl.when(_email_key().is_not_null() & (_email_key() != ""))
+        .then(pl.lit("email:") + _email_key())
+        .otherwise(pl.lit("ncp:") + _name_company_phone_key())
+    )
+
+
 def duplicate_groups(leads: pl.LazyFrame) -> pl.LazyFrame:
     """Map every lead to its survivor.
 
     Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
     Returns: lead_id, survivor_id, duplicate_rule (null for survivors and singletons).
     """
-    keyed = leads.select(
-        "lead_id",
-        "created_at",
-        pl.when(_email_key().is_not_null() & (_email_key() != ""))
-        .then(pl.lit("email:") + _email_key())
-        .otherwise(pl.lit("ncp:") + _name_company_phone_key())
-        .alias("_person_key"),
-    )
+    keyed = leads.select("lead_id", "created_at", person_key().alias("_person_key"))
     order = [pl.col("created_at"), pl.col("lead_id")]
     survivor = pl.col("lead_id").sort_by(order).first().over("_person_key")
     return keyed.with_columns(

@@ -35,7 +35,7 @@ from features.resolve.identity import (
 QUARANTINE_COLUMNS = ("source", "source_file", "source_row", "reason", "record")
 
 
-def _before(column: str, as_of: date) -> pl.Expr:
+def known_before(column: str, as_of: date) -> pl.Expr:
     """Known before the as_of date began (a null moment is never "before")."""
     return pl.col(column) < as_of_start(pl.lit(as_of, dtype=pl.Date))
 
@@ -82,7 +82,7 @@ def _prepare_leads(
     leads: pl.LazyFrame, as_of: date
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """(known leads, future leads, duplicate groups, survivors)."""
-    known_now = _before("created_at", as_of)
+    known_now = known_before("created_at", as_of)
     known = leads.filter(known_now)
     future = leads.filter(~known_now)
     groups = duplicate_groups(known)
@@ -118,18 +118,18 @@ def _attribute_activities(
     by_id = groups.select("lead_id", pl.col("survivor_id").alias("_by_id"))
     by_email = _unique_lookup(
         known_leads.join(groups, on="lead_id").select(
-            _well_formed_email("email").alias("_email"), pl.col("survivor_id").alias("_by_email")
+            well_formed_email("email").alias("_email"), pl.col("survivor_id").alias("_by_email")
         ),
         "_email", "_by_email",
     )
     tagged = (
-        activities.with_columns(_well_formed_email("email").alias("_email"))
+        activities.with_columns(well_formed_email("email").alias("_email"))
         .join(by_id, on="lead_id", how="left")
         .join(by_email, on="_email", how="left")
         .join(set_aside, on="lead_id", how="left")
         .with_columns(
             pl.coalesce("_by_id", "_by_email").alias("_survivor"),
-            _before("occurred_at", as_of).alias("_known"),
+            known_before("occurred_at", as_of).alias("_known"),
         )
     )
     return tagged, tagged.filter(pl.col("_known") & pl.col("_survivor").is_not_null()).select(
@@ -155,7 +155,7 @@ def _linked_bucket(linked: pl.Expr) -> pl.Expr:
     )
 
 
-def _well_formed_email(column: str) -> pl.Expr:
+def well_formed_email(column: str) -> pl.Expr:
     """Trimmed, lower-cased, and null unless well formed: "unknown" identifies nobody."""
     email = pl.col(column).str.strip_chars().str.to_lowercase()
     return pl.when(email_is_well_formed(email)).then(email)
@@ -231,6 +231,121 @@ def stay_lazy(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:
     return list(frames)
 
 
+@dataclass(frozen=True)
+class SharedCompanies:
+    """The company side of `prepare`: computed once and shared by every partition of leads.
+
+    keyed: company snapshots known before as_of with company_key and match_name (checkpointed);
+    identities: one row per company (identities_of_snapshots), what leads are matched against;
+    companies: the identified snapshots; events: company events linked to a company_key;
+    quarantine (QUARANTINE_COLUMNS) and buckets (source, bucket, rows) of companies and events.
+    """
+
+    keyed: pl.LazyFrame
+    identities: pl.DataFrame
+    companies: pl.LazyFrame
+    events: pl.LazyFrame
+    quarantine: pl.LazyFrame
+    buckets: pl.LazyFrame
+
+
+@dataclass(frozen=True)
+class PreparedLeads:
+    """The lead side of `prepare` for a set of leads whose duplicates are all among them.
+
+    survivors, matches, activities and opportunities as in PreparedInputs; duplicates as in
+    Prepared; quarantine and buckets of leads, activities and opportunities.
+    """
+
+    survivors: pl.LazyFrame
+    matches: pl.LazyFrame
+    activities: pl.LazyFrame
+    opportunities: pl.LazyFrame
+    duplicates: pl.LazyFrame
+    quarantine: pl.LazyFrame
+    buckets: pl.LazyFrame
+
+
+def prepare_companies(
+    sources: dict[str, pl.LazyFrame], files: dict[str, str], as_of: date,
+    checkpoint: Checkpoint = stay_lazy,
+) -> SharedCompanies:
+    """Key the company snapshots known before as_of, their identities, and the company events.
+
+    Needs `sources["companies"]` and `sources["company_events"]` (validated; may be empty
+    frames with the canonical columns) and their file labels in `files`.
+    """
+    (keyed,) = checkpoint([keyed_company_snapshots(_known_companies(sources["companies"], as_of))])
+    identities = identities_of_snapshots(keyed).collect()
+    companies, company_quarantine, company_buckets = _prepare_companies(
+        keyed, sources["companies"], files["companies"], as_of,
+        sources["companies"].collect_schema().names(),
+    )
+    events, event_quarantine, event_buckets = _prepare_events(
+        sources["company_events"], files["company_events"], companies, as_of,
+        sources["company_events"].collect_schema().names(),
+    )
+    return SharedCompanies(
+        keyed=keyed, identities=identities, companies=companies, events=events,
+        quarantine=pl.concat([company_quarantine, event_quarantine]),
+        buckets=pl.concat([company_buckets, event_buckets]),
+    )
+
+
+def prepare_leads(
+    sources: dict[str, pl.LazyFrame],
+    files: dict[str, str],
+    cfg: Config,
+    as_of: date,
+    identities: pl.DataFrame,
+    companies: pl.LazyFrame,
+    quarantined_lead_ids: pl.LazyFrame | None = None,
+    checkpoint: Checkpoint = stay_lazy,
+) -> PreparedLeads:
+    """Dedupe, match, attribute and time-filter the leads, activities and opportunities.
+
+    Needs `sources["leads"]`, `["activities"]`, `["opportunities"]` (validated) and their file
+    labels; `identities` and `companies` (the identified snapshots) from `prepare_companies`.
+    `quarantined_lead_ids` as in `prepare`. Every duplicate of a lead must be in
+    `sources["leads"]`, and every activity or opportunity that names one of these leads (or,
+    for an activity, a well-formed email of one) must be in its source: the partitions of
+    `features.resolve.partition` are such sets, and so is the whole export.
+    """
+    columns = {name: sources[name].collect_schema().names()
+               for name in ("leads", "activities", "opportunities")}
+    known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
+    reviewed = review_merges(_merged(groups), known, cfg.matching.extra_free_mail_domains)
+    known, future, groups, survivors, reviewed = checkpoint(
+        [known.select("lead_id", "email"), future, groups, survivors, reviewed]
+    )
+    (matches,) = checkpoint([match_leads_to_companies(survivors, identities,
+                                                      cfg.matching)])
+    set_aside = _set_aside_leads(future, quarantined_lead_ids)
+    tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
+                                               as_of)
+    opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
+        sources["opportunities"], files["opportunities"], groups, matches, companies,
+        set_aside, as_of, columns["opportunities"],
+    )
+    quarantine = pl.concat([
+        quarantine_rows(future, "leads", files["leads"],
+                        pl.lit(NOT_YET_CREATED),
+                        columns["leads"]),
+        quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
+                        "activities", files["activities"], _set_aside_reason("activity"),
+                        columns["activities"]),
+        opp_quarantine,
+    ])
+    buckets = pl.concat([
+        _lead_buckets(future, groups, survivors),
+        _bucket_counts("activities", tagged, _activity_bucket()),
+        opp_buckets,
+    ])
+    return PreparedLeads(survivors=survivors, matches=matches, activities=activities,
+                         opportunities=opportunities, duplicates=reviewed,
+                         quarantine=quarantine, buckets=buckets)
+
+
 def prepare(
     sources: dict[str, pl.LazyFrame],
     files: dict[str, str],
@@ -249,48 +364,16 @@ def prepare(
     companies, then the matches); the flow passes one that collects them, so the lead files
     are parsed and the companies matched once rather than at every use.
     """
-    columns = {name: frame.collect_schema().names() for name, frame in sources.items()}
-    known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
-    keyed_companies = keyed_company_snapshots(_known_companies(sources["companies"], as_of))
-    reviewed = review_merges(_merged(groups), known, cfg.matching.extra_free_mail_domains)
-    known, future, groups, survivors, keyed_companies, reviewed = checkpoint(
-        [known.select("lead_id", "email"), future, groups, survivors, keyed_companies, reviewed]
-    )
-    identities = identities_of_snapshots(keyed_companies).collect()
-    (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching)])
-    companies, company_quarantine, company_buckets = _prepare_companies(
-        keyed_companies, sources["companies"], files["companies"], as_of, columns["companies"]
-    )
-    set_aside = _set_aside_leads(future, quarantined_lead_ids)
-    tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
-                                               as_of)
-    opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
-        sources["opportunities"], files["opportunities"], groups, matches, companies, set_aside,
-        as_of, columns["opportunities"],
-    )
-    events, event_quarantine, event_buckets = _prepare_events(
-        sources["company_events"], files["company_events"], companies, as_of,
-        columns["company_events"],
-    )
-    quarantine = pl.concat([
-        quarantine_rows(future, "leads", files["leads"],
-                        pl.lit(NOT_YET_CREATED),
-                        columns["leads"]),
-        quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
-                        "activities", files["activities"], _set_aside_reason("activity"),
-                        columns["activities"]),
-        company_quarantine, opp_quarantine, event_quarantine,
-    ])
-    buckets = pl.concat([
-        _lead_buckets(future, groups, survivors),
-        _bucket_counts("activities", tagged, _activity_bucket()),
-        company_buckets, opp_buckets, event_buckets,
-    ])
+    shared = prepare_companies(sources, files, as_of, checkpoint)
+    leads = prepare_leads(sources, files, cfg, as_of, shared.identities, shared.companies,
+                          quarantined_lead_ids, checkpoint)
     inputs = PreparedInputs(
-        leads=survivors, lead_companies=matches, activities=activities,
-        opportunities=opportunities, companies=companies, events=events,
+        leads=leads.survivors, lead_companies=leads.matches, activities=leads.activities,
+        opportunities=leads.opportunities, companies=shared.companies, events=shared.events,
     )
-    return Prepared(inputs, reviewed, matches, identities, quarantine, buckets)
+    return Prepared(inputs, leads.duplicates, leads.matches, shared.identities,
+                    pl.concat([leads.quarantine, shared.quarantine]),
+                    pl.concat([leads.buckets, shared.buckets]))
 
 
 def _set_aside_leads(future: pl.LazyFrame, quarantined: pl.LazyFrame | None) -> pl.LazyFrame:
@@ -305,7 +388,7 @@ def _set_aside_leads(future: pl.LazyFrame, quarantined: pl.LazyFrame | None) -> 
 
 def _known_companies(companies: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     """Company snapshots known before as_of (a snapshot without updated_at is always known)."""
-    return companies.filter(pl.col("updated_at").is_null() | _before("updated_at", as_of))
+    return companies.filter(pl.col("updated_at").is_null() | known_before("updated_at", as_of))
 
 
 def _prepare_companies(
@@ -314,7 +397,7 @@ def _prepare_companies(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Known, keyed snapshots (keys from known snapshots only, exactly as the lead matching
     saw them) split into used and unidentified; later snapshots counted as after_as_of."""
-    future = companies.filter(pl.col("updated_at").is_not_null() & ~_before("updated_at", as_of))
+    future = companies.filter(pl.col("updated_at").is_not_null() & ~known_before("updated_at", as_of))
     identified = pl.col("company_key").is_not_null()
     quarantine = quarantine_rows(
         keyed.filter(~identified), "companies", file_label,
@@ -350,7 +433,7 @@ def _prepare_opportunities(
         .join(set_aside, on="lead_id", how="left")
         .with_columns(
             pl.coalesce("_lead_company", "_ref_key").alias("company_key"),
-            _before("created_at", as_of).alias("_known"),
+            known_before("created_at", as_of).alias("_known"),
         )
     )
     bucket = _linked_bucket(pl.col("_survivor").is_not_null() | pl.col("company_key").is_not_null())
@@ -371,7 +454,7 @@ def _prepare_events(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     linked = _company_reference_keys(
         events.with_columns(pl.lit(None, dtype=pl.String).alias("company_name")), companies
-    ).drop("company_name").with_columns(_before("occurred_at", as_of).alias("_known"))
+    ).drop("company_name").with_columns(known_before("occurred_at", as_of).alias("_known"))
     bucket = (
         pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))
         .when(pl.col("_ref_key").is_null()).then(pl.lit("unlinked"))

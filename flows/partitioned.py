@@ -1,0 +1,242 @@
+"""The `score` flow's per-lead steps in partitions: the same output, memory bounded by the
+partition, and the partitions run as Prefect tasks (one after another here, or in parallel on
+a Dask cluster through prefect-dask's task runner).
+
+Steps (files under the run's staging folder, `<staging>/partitions/`, which every Dask worker
+must be able to read and write: the output folder on shared storage):
+
+1. `split_inputs` (once): the company side of `prepare` (identities, the identified company
+   snapshots, company events, their quarantine and counts) written to `shared/`; the validated
+   leads, activities and opportunities written to `inputs/<source>/_partition=P/` as
+   `features.resolve.partition` routes them (so duplicates and everything linked to a lead
+   meet in one partition).
+2. `prepare_partition` (per partition): `prepare_leads` on the partition's files.
+3. `score_partition` (per partition): features, ICP fit and the model's probability, with the
+   opportunities of every partition (a company's deals count for all its leads).
+4. Back in the flow: the partitions' files as one `Prepared` (counts summed), so the global
+   steps (the collected report frames, the priority rank over all leads, the report, the
+   manifest) run once, exactly as without partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from features.config import Config
+from features.point_in_time.assemble import PreparedInputs, build_features
+from features.point_in_time.snapshots import scoring_snapshots
+from features.resolve.partition import (
+    PARTITION,
+    lead_partition,
+    lead_partitions,
+    route_activities,
+    route_opportunities,
+)
+from features.resolve.prepare import Prepared, prepare_companies, prepare_leads
+from flows.catalog import SourceInput, read_errors_named
+from scoring.score import ModelVerdict, with_icp, with_probabilities
+
+# The sources split by lead; companies and company events are shared by every partition.
+PARTITIONED_SOURCES = ("leads", "activities", "opportunities")
+# What `prepare_partition` writes per partition (PreparedLeads' fields).
+PREPARED_FRAMES = ("survivors", "matches", "activities", "opportunities", "duplicates",
+                   "quarantine", "buckets")
+SHARED_FRAMES = ("identities", "companies", "events", "quarantine", "buckets",
+                 "quarantined_lead_ids")
+
+
+@dataclass(frozen=True)
+class PartitionLayout:
+    """Where a partitioned run keeps its intermediate files (paths only: what is handed to a
+    Dask worker is this, never a frame)."""
+
+    root: Path
+    partitions: int
+
+    def source_folder(self, source: str, partition: int) -> Path:
+        return self.root / "inputs" / source / f"{PARTITION}={partition}"
+
+    def shared(self, name: str) -> Path:
+        return self.root / "shared" / f"{name}.parquet"
+
+    def prepared(self, partition: int, name: str) -> Path:
+        return self.root / f"partition={partition}" / f"{name}.parquet"
+
+    def every_partition(self, name: str) -> list[Path]:
+        return [self.prepared(p, name) for p in range(self.partitions)]
+
+
+def _collected(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """The checkpoint the unpartitioned flow uses too: collect, hand back as lazy."""
+    return [frame.lazy() for frame in pl.collect_all(frames)]
+
+
+def _write_all(frames: dict[str, pl.LazyFrame | pl.DataFrame], path: Callable[[str], Path]
+               ) -> None:
+    names = list(frames)
+    lazy = [frames[n].lazy() for n in names]
+    for name, frame in zip(names, pl.collect_all(lazy), strict=True):
+        target = path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target)
+
+
+def _sink_partitioned(frame: pl.LazyFrame, layout: PartitionLayout, source: str) -> None:
+    """Write `frame` (with PARTITION) as one folder per partition, without PARTITION; a
+    partition without rows gets an empty file, so that every partition reads the same way."""
+    base = layout.root / "inputs" / source
+    frame.sink_parquet(pl.PartitionBy(base, key=PARTITION, include_key=False,
+                                      approximate_bytes_per_file=None), mkdir=True)
+    schema = frame.drop(PARTITION).collect_schema()
+    for p in range(layout.partitions):
+        folder = layout.source_folder(source, p)
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            pl.DataFrame(schema=schema).write_parquet(folder / "empty.parquet")
+
+
+def _scan_source(layout: PartitionLayout, source: str, partition: int) -> pl.LazyFrame:
+    return pl.scan_parquet(layout.source_folder(source, partition) / "*.parquet")
+
+
+@task(cache_policy=NO_CACHE)
+def split_inputs(sources: dict[str, SourceInput], as_of: date, layout: PartitionLayout) -> None:
+    """Step 1: the shared company side, and the lead-side sources routed to partitions."""
+    frames = {name: s.validated.valid for name, s in sources.items()}
+    files = {name: s.file_label for name, s in sources.items()}
+    quarantined = sources["leads"].validated.quarantine.select(
+        pl.col("record").str.json_path_match("$.lead_id").str.strip_chars().alias("lead_id")
+    )
+    n = layout.partitions
+    with read_errors_named(sources):
+        shared = prepare_companies(frames, files, as_of, checkpoint=_collected)
+        _write_all({"identities": shared.identities, "companies": shared.companies,
+                    "events": shared.events, "quarantine": shared.quarantine,
+                    "buckets": shared.buckets, "quarantined_lead_ids": quarantined},
+                   layout.shared)
+        _sink_partitioned(frames["leads"].with_columns(lead_partition(n)), layout, "leads")
+    written = pl.concat([_scan_source(layout, "leads", p) for p in range(n)])
+    assigned = lead_partitions(written, as_of, n).collect().lazy()
+    with read_errors_named(sources):
+        _sink_partitioned(route_activities(frames["activities"], assigned, n), layout,
+                          "activities")
+        _sink_partitioned(route_opportunities(frames["opportunities"], assigned, n), layout,
+                          "opportunities")
+
+
+@task(cache_policy=NO_CACHE)
+def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, str],
+                      cfg: Config, as_of: date) -> int:
+    """Step 2: `prepare_leads` on one partition; returns its surviving leads."""
+    sources = {name: _scan_source(layout, name, partition) for name in PARTITIONED_SOURCES}
+    part = prepare_leads(
+        sources, files, cfg, as_of,
+        identities=pl.read_parquet(layout.shared("identities")),
+        companies=pl.scan_parquet(layout.shared("companies")),
+        quarantined_lead_ids=pl.scan_parquet(layout.shared("quarantined_lead_ids")),
+        checkpoint=_collected,
+    )
+    _write_all({name: getattr(part, name) for name in PREPARED_FRAMES},
+               lambda name: layout.prepared(partition, name))
+    return pl.scan_parquet(layout.prepared(partition, "survivors")).select(pl.len()).collect().item()
+
+
+def _inputs_of(layout: PartitionLayout, partition: int | None) -> PreparedInputs:
+    """The prepared inputs of one partition (the opportunities of all: company deals count for
+    every lead of the company), or of all partitions (None)."""
+    parts = range(layout.partitions) if partition is None else [partition]
+
+    def scan(name: str) -> pl.LazyFrame:
+        return pl.scan_parquet([layout.prepared(p, name) for p in parts])
+
+    return PreparedInputs(
+        leads=scan("survivors"), lead_companies=scan("matches"), activities=scan("activities"),
+        opportunities=pl.scan_parquet(layout.every_partition("opportunities")),
+        companies=pl.scan_parquet(layout.shared("companies")),
+        events=pl.scan_parquet(layout.shared("events")),
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def score_partition(layout: PartitionLayout, partition: int, cfg: Config, as_of: date,
+                    verdict: ModelVerdict) -> int:
+    """Step 3: features, ICP fit and probabilities of one partition's leads (what the flow's
+    score_features and predict do for all); returns its rows."""
+    inputs = _inputs_of(layout, partition)
+    features = with_icp(build_features(scoring_snapshots(inputs.leads, as_of), inputs, cfg),
+                        cfg).collect()
+    scored = with_probabilities(features, verdict)
+    scored.write_parquet(layout.prepared(partition, "scored"))
+    return scored.height
+
+
+def _in_parallel() -> bool:
+    """Submit the partitions to the flow's task runner only when it is not the default thread
+    pool: each partition already uses every core of this machine through polars, and one at a
+    time keeps the memory at one partition's."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    return runner is not None and not isinstance(runner, ThreadPoolTaskRunner)
+
+
+def _run_each(step: Any, calls: list[dict[str, Any]]) -> list[Any]:
+    if not _in_parallel():
+        return [step(**call) for call in calls]
+    futures = [step.submit(**call) for call in calls]
+    return [future.result() for future in futures]
+
+
+def prepare_partitions(sources: dict[str, SourceInput], cfg: Config, as_of: date,
+                       layout: PartitionLayout) -> Prepared:
+    """Steps 1 and 2; the partitions' prepared files as one lazy `Prepared` for the flow."""
+    split_inputs(sources, as_of, layout)
+    files = {name: s.file_label for name, s in sources.items()}
+    _run_each(prepare_partition, [dict(layout=layout, partition=p, files=files, cfg=cfg,
+                                       as_of=as_of) for p in range(layout.partitions)])
+    every = layout.every_partition
+    buckets = pl.concat([pl.scan_parquet(every("buckets")),
+                         pl.scan_parquet(layout.shared("buckets"))])
+    return Prepared(
+        inputs=_inputs_of(layout, None),
+        duplicates=pl.scan_parquet(every("duplicates")),
+        matches=pl.scan_parquet(every("matches")),
+        company_identities=pl.read_parquet(layout.shared("identities")),
+        quarantine=pl.concat([pl.scan_parquet(every("quarantine")),
+                              pl.scan_parquet(layout.shared("quarantine"))]),
+        # A bucket's rows from every partition, summed (the accounting sees one row each).
+        buckets=buckets.group_by("source", "bucket", maintain_order=True)
+        .agg(pl.col("rows").sum()),
+    )
+
+
+def score_partitions(layout: PartitionLayout, cfg: Config, as_of: date,
+                     verdict: ModelVerdict) -> pl.DataFrame:
+    """Step 3 for every partition; their scored rows together (the flow ranks and finishes
+    them over all leads)."""
+    _run_each(score_partition, [dict(layout=layout, partition=p, cfg=cfg, as_of=as_of,
+                                     verdict=verdict) for p in range(layout.partitions)])
+    return pl.read_parquet(layout.every_partition("scored"))
+
+
+def dask_task_runner(workers: int | None, address: str | None) -> TaskRunner[Any] | None:
+    """prefect-dask's task runner: on an existing cluster (`address`, tcp://host:8786), or on
+    a local cluster of `workers` processes (one thread each: polars uses the cores of a
+    partition itself); None for neither."""
+    if address is None and (workers is None or workers < 2):
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if address is not None:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
