@@ -148,7 +148,8 @@ def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, 
     )
     _write_all({name: getattr(part, name) for name in PREPARED_FRAMES},
                lambda name: layout.prepared(partition, name))
-    return pl.scan_parquet(layout.prepared(partition, "survivors")).select(pl.len()).collect().item()
+    survivors = pl.scan_parquet(layout.prepared(partition, "survivors"))
+    return int(survivors.select(pl.len()).collect().item())
 
 
 def _inputs_of(layout: PartitionLayout, partition: int | None) -> PreparedInputs:
@@ -234,7 +235,7 @@ def dask_task_runner(workers: int | None, address: str | None) -> TaskRunner[Any
     partition itself); None for neither."""
     if address is None and (workers is None or workers < 2):
         return None
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner
 
     if address is not None:
         return DaskTaskRunner(address=address)

@@ -397,7 +397,8 @@ def _prepare_companies(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Known, keyed snapshots (keys from known snapshots only, exactly as the lead matching
     saw them) split into used and unidentified; later snapshots counted as after_as_of."""
-    future = companies.filter(pl.col("updated_at").is_not_null() & ~known_before("updated_at", as_of))
+    future = companies.filter(pl.col("updated_at").is_not_null()
+                              & ~known_before("updated_at", as_of))
     identified = pl.col("company_key").is_not_null()
     quarantine = quarantine_rows(
         keyed.filter(~identified), "companies", file_label,
