@@ -45,6 +45,29 @@ def _as_of(text: str) -> date:
     return when
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _add_scale_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partitions", type=_count, default=None, metavar="N",
+                        help="prepare and score the leads in N partitions (same output; memory "
+                             "bounded by a partition); default: [run].partitions of the "
+                             "config (1), or --workers")
+    parser.add_argument("--workers", type=_count, default=None, metavar="N",
+                        help="run the partitions in parallel on a local Dask cluster of N "
+                             "workers")
+    parser.add_argument("--dask-address", default=None, metavar="tcp://HOST:PORT",
+                        help="run the partitions on an existing Dask cluster (its scheduler's "
+                             "address); inputs and --out must be on storage every worker reads")
+
+
 def _default_config() -> Path:
     """`leadscore.toml` in the working folder if there is one, else the bundled default.
 
@@ -143,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(score)
     _add_changes_only(score)
     _add_export_options(score)
+    _add_scale_options(score)
     _add_backfill_command(commands)
     _add_serve_command(commands)
 
@@ -372,6 +396,24 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale(args: argparse.Namespace, config: Path) -> tuple[int | None, Any]:
+    """The number of partitions and the Dask task runner (or None) `score` runs with."""
+    from flows.catalog import load_config
+    from flows.partitioned import dask_task_runner
+
+    if args.workers is not None and args.dask_address is not None:
+        raise UsageError("--workers starts a local Dask cluster, --dask-address uses an "
+                         "existing one: pass one of them")
+    partitions = args.partitions
+    if partitions is None and (args.workers or args.dask_address):
+        # As many partitions as local workers at least, so that every worker has one.
+        partitions = max(load_config(config)[0].run.partitions, args.workers or 1)
+        if args.dask_address and partitions < 2:
+            raise UsageError("--dask-address needs partitions to run: pass --partitions N "
+                             "(N of 2 or more) or set [run].partitions")
+    return partitions, dask_task_runner(args.workers, args.dask_address)
+
+
 def _run_score(args: argparse.Namespace) -> int:
     arguments = _flow_arguments(args)
     _preflight(arguments)
@@ -380,13 +422,15 @@ def _run_score(args: argparse.Namespace) -> int:
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
 
+    partitions, runner = _scale(args, arguments.config)
     with prefect_runtime(), progress("scoring"):
         _quiet_user_errors()
-        manifest = score_flow(as_of=arguments.as_of, inputs=arguments.inputs,
-                              config=arguments.config, out=arguments.out,
-                              models=arguments.models, profile=arguments.profile,
-                              changes_only=args.changes_only, crm=args.crm,
-                              hash_pii=args.hash_pii)
+        run = score_flow if runner is None else score_flow.with_options(task_runner=runner)
+        manifest = run(as_of=arguments.as_of, inputs=arguments.inputs,
+                       config=arguments.config, out=arguments.out,
+                       models=arguments.models, profile=arguments.profile,
+                       changes_only=args.changes_only, crm=args.crm,
+                       hash_pii=args.hash_pii, partitions=partitions)
     print_summary(manifest, str(args.out))
     return 0
 

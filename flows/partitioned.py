@@ -231,8 +231,12 @@ def score_partitions(layout: PartitionLayout, cfg: Config, as_of: date,
 
 def dask_task_runner(workers: int | None, address: str | None) -> TaskRunner[Any] | None:
     """prefect-dask's task runner: on an existing cluster (`address`, tcp://host:8786), or on
-    a local cluster of `workers` processes (one thread each: polars uses the cores of a
-    partition itself); None for neither."""
+    a local cluster of `workers` worker threads of this process (None for neither).
+
+    Threads, not processes, locally: polars and scikit-learn release the GIL, so partitions
+    do run in parallel, and a worker process would first import the whole project (tens of
+    seconds on a loaded two-core machine). Workers started with `dask worker` are processes.
+    """
     if address is None and (workers is None or workers < 2):
         return None
     from prefect_dask.task_runners import DaskTaskRunner
@@ -240,4 +244,4 @@ def dask_task_runner(workers: int | None, address: str | None) -> TaskRunner[Any
     if address is not None:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": False, "dashboard_address": None})

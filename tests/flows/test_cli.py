@@ -178,3 +178,35 @@ def test_serve_without_a_prefect_server_exits_2_and_says_what_to_start(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert main(["serve", "--out", str(tmp_path / "out")]) == 2
     assert "prefect server start" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--workers", "2", "--dask-address", "tcp://127.0.0.1:8786"], "pass one of them"),
+    (["--dask-address", "tcp://127.0.0.1:8786"], "--dask-address needs partitions"),
+])
+def test_conflicting_or_incomplete_dask_options_exit_2(
+    options: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["score", "--out", str(tmp_path / "out"), *options]) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_partitions_must_be_a_positive_whole_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "--partitions", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_workers_start_a_local_dask_cluster_with_a_partition_each() -> None:
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    from flows.cli import _default_config, _scale
+
+    args = build_parser().parse_args(["score", "--workers", "3"])
+    partitions, runner = _scale(args, _default_config())
+    assert partitions == 3
+    assert isinstance(runner, DaskTaskRunner)
+    assert runner.cluster_kwargs["n_workers"] == 3
+    args = build_parser().parse_args(["score", "--partitions", "4"])
+    assert _scale(args, _default_config()) == (4, None)
