@@ -71,8 +71,12 @@ def child_score(inputs: Path, out: Path, models: Path, extra: dict[str, Any]) ->
     """The measured `score` run (in this process, which is the child)."""
     from prefect import flow
 
+    from flows.partitioned import dask_task_runner
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
+
+    runner = dask_task_runner(extra.pop("workers", None), None)
+    run = score_flow if runner is None else score_flow.with_options(task_runner=runner)
 
     @flow(name="bench-warm-up")
     def warm_up() -> None:
@@ -84,15 +88,15 @@ def child_score(inputs: Path, out: Path, models: Path, extra: dict[str, Any]) ->
         startup = time.perf_counter() - start
         start = time.perf_counter()
         cpu = _cpu_seconds()
-        manifest = score_flow(as_of=AS_OF, inputs=inputs, config=CONFIG, out=out, models=models,
-                              **extra)
+        manifest = run(as_of=AS_OF, inputs=inputs, config=CONFIG, out=out, models=models,
+                       **extra)
         seconds = time.perf_counter() - start
         cpu = _cpu_seconds() - cpu
     return {"prefect_startup_seconds": round(startup, 2), "seconds": round(seconds, 2),
             "cpu_seconds": round(cpu, 2),
-            "steps_seconds": manifest["timings_seconds"],
-            "model": manifest["model"]["status"],
-            "scored": manifest["outputs"]["scores"]["rows"],
+            "steps_seconds": manifest.timings_seconds,
+            "model": manifest.model.status,
+            "scored": manifest.outputs["scores"].rows,
             "peak_rss_gib": _peak_rss_gib()}
 
 
@@ -169,6 +173,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--partitions", type=int, default=None,
                         help="passed to the score flow (default: its own choice)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="run the partitions on a local Dask cluster of N workers "
+                             "(as `score --workers`)")
     parser.add_argument("--no-model", action="store_true",
                         help="score without a conversion model (skips training on the sample)")
     parser.add_argument("--child", choices=["score", "minimal"], help=argparse.SUPPRESS)
@@ -176,7 +183,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--models", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    extra = {} if args.partitions is None else {"partitions": args.partitions}
+    extra: dict[str, Any] = {} if args.partitions is None else {"partitions": args.partitions}
+    if args.workers is not None:
+        extra["workers"] = args.workers
     if args.child == "score":
         print(json.dumps(child_score(args.inputs, args.out, args.models, extra)))
         return 0
@@ -184,6 +193,8 @@ def main() -> int:
         print(json.dumps(child_minimal(args.inputs, args.out)))
         return 0
     extra_args = [] if args.partitions is None else ["--partitions", str(args.partitions)]
+    if args.workers is not None:
+        extra_args += ["--workers", str(args.workers)]
     met = True
     for _ in range(args.repeat):
         result = bench_once(args.leads, args.seed, extra_args, with_model=not args.no_model)
