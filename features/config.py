@@ -203,9 +203,34 @@ class ModelConfig(_Frozen):
     # Training snapshots multiply leads by dates; above this many leads, a fixed pseudo-random
     # subset (chosen by a hash of lead_id and the seed) is used. Scoring always uses every lead.
     max_training_leads: int = Field(25_000, ge=100)
-    # Isotonic calibration needs data; below this many validation rows, sigmoid is used.
+    # How the logistic candidate may take numbers in, chosen per fit by out-of-fold log-loss
+    # on its training rows: standardized, signed log then standardized, or cubic splines.
+    numeric_transforms: tuple[Literal["standard", "symlog", "spline"], ...] = Field(
+        ("standard", "symlog", "spline"), min_length=1)
+    # Calibrations tried, chosen by log-loss on out-of-fold raw scores (scoring/calibration.py).
+    calibration_methods: tuple[Literal["none", "sigmoid", "isotonic"], ...] = Field(
+        ("none", "sigmoid", "isotonic"), min_length=1)
+    # Isotonic calibration needs data; with fewer out-of-fold rows it is not tried.
     isotonic_min_rows: int = Field(1000, ge=1)
+    # Category levels with fewer training rows than this, and those beyond the most frequent
+    # max_category_levels, share one "rare or unseen" level.
+    rare_category_min_rows: int = Field(10, ge=1)
+    max_category_levels: int = Field(250, ge=1, le=250)
+    # Drift: warn when the test (validation) conversion rate differs from the training rate,
+    # or the mean predicted probability from the observed rate, by more than this (absolute).
+    drift_warning_margin: float = Field(0.05, gt=0, lt=1)
+    # When > 0: after fitting, shift the calibration's intercept so that the mean predicted
+    # probability on the labelled snapshots of the last this-many days equals their rate.
+    recalibrate_recent_days: int = Field(0, ge=0)
     seed: int = 42
+
+    @field_validator("numeric_transforms", "calibration_methods", "candidates")
+    @classmethod
+    def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"each value once (repeated: {repeated})")
+        return value
 
 
 class ScheduleConfig(_Frozen):

@@ -274,6 +274,9 @@ def _add_evaluate_command(commands: argparse._SubParsersAction[Any]) -> None:
                                "(default: today, UTC)")
     evaluate.add_argument("--config", type=Path, default=None,
                           help="TOML config (default: ./leadscore.toml or the bundled one)")
+    evaluate.add_argument("--seed", type=int, default=None,
+                          help="random seed of folds and models (default: the config's "
+                               "model.seed)")
     evaluate.add_argument("--output", type=Path, default=None,
                           help="also write the metrics JSON to this file")
 
@@ -513,11 +516,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from flows.catalog import load_config
-    from flows.evaluate import evaluate_canonical, evaluate_table
+    from flows.evaluate import evaluate_canonical, evaluate_table, with_seed
     from flows.profiles import load_profile
 
     config = args.config or _default_config()
     cfg, _ = load_config(config)
+    cfg = with_seed(cfg, args.seed)
     if args.input is not None:
         if not args.profile:
             raise UsageError("--input needs --profile (its [evaluate] section names the outcome)")
@@ -535,7 +539,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         load_profile(args.profile)
         as_of = args.as_of or datetime.now(UTC).date()
         report = evaluate_canonical(args.inputs, config, as_of=as_of,
-                                    split_date=args.split_date, profile=args.profile)
+                                    split_date=args.split_date, profile=args.profile,
+                                    seed=args.seed)
     text = json.dumps(report, indent=2, default=str)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,15 @@ from flows.readers import read_raw
 from flows.score import materialize, prepare_inputs, read_inputs
 from scoring.conversion.encoding import canonical_feature_spec
 from scoring.conversion.evaluate import TARGET as TABLE_TARGET
-from scoring.conversion.evaluate import PreparedTable, cross_validate, holdout, prepare_table
-from scoring.conversion.metrics import ranking_metrics
-from scoring.conversion.train import TARGET, evaluate_candidates
+from scoring.conversion.evaluate import (
+    PreparedTable,
+    cross_validate,
+    holdout,
+    prepare_table,
+    with_date_features,
+)
+from scoring.conversion.metrics import probability_metrics, ranking_metrics
+from scoring.conversion.train import TARGET, train_conversion_model, validation_drift
 from scoring.score import with_icp
 
 
@@ -45,7 +51,15 @@ def _single_table(path: Path, profile: Profile, work: Path) -> pl.DataFrame:
         raise InputError(f"{path.name}: cannot be read ({str(exc).strip()[:200]})") from None
 
 
-def _time_split(frame: pl.DataFrame, column: str, split: date, day_first: bool) -> pl.Series:
+def with_seed(cfg: Config, seed: int | None) -> Config:
+    """`cfg` with model.seed replaced (the command line's --seed), or as it is."""
+    if seed is None:
+        return cfg
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"seed": seed})})
+
+
+def _dates(frame: pl.DataFrame, column: str, day_first: bool) -> pl.Series:
+    """The profile's date column parsed (UTC); an error names the column when it cannot be."""
     if column not in frame.columns:
         raise InputError(
             f"date column '{column}' (profile [evaluate].date_column) is not in the file"
@@ -54,7 +68,7 @@ def _time_split(frame: pl.DataFrame, column: str, split: date, day_first: bool) 
     when = moments.to_series()
     if when.null_count() == when.len():
         raise InputError(f"date column '{column}': no value parses as a date")
-    return (when.dt.date() >= split).fill_null(False).alias("is_test")
+    return when
 
 
 def evaluate_table(
@@ -83,14 +97,19 @@ def evaluate_table(
     exclude = [*spec.exclude, *([spec.date_column] if spec.date_column else [])]
     table = prepare_table(frame, spec.outcome, spec.positive, exclude, cfg.ingest.missing_values)
     _check_outcome(path, frame, table, spec.outcome, spec.positive)
-    if spec.date_column and split_date is not None:
+    when: pl.Series | None = None
+    if spec.date_column:
         day_first = profile.section(spec.source).day_first
-        is_test = _time_split(frame, spec.date_column, split_date,
-                              cfg.ingest.day_first if day_first is None else day_first)
-        is_test = is_test.filter(table.kept)  # rows without an outcome are not in the table
+        # rows without an outcome are not in the table
+        when = _dates(frame, spec.date_column,
+                      cfg.ingest.day_first if day_first is None else day_first).filter(table.kept)
+        table = with_date_features(table, when, spec.date_column)
+    if when is not None and split_date is not None:
+        is_test = (when.dt.date() >= split_date).fill_null(False).alias("is_test")
         _check_split(table, is_test, f"--split-date {split_date} on '{spec.date_column}'")
+        month = when.dt.strftime("%Y-%m").fill_null("no date")
         report = holdout(table, is_test, cfg.model, f"time split at {split_date.isoformat()} "
-                                                    f"on '{spec.date_column}'")
+                                                    f"on '{spec.date_column}'", period=month)
     elif holdout_last is not None:
         rows = table.frame.height  # in file order, without the rows that have no outcome
         cut = round(rows * (1 - holdout_last))
@@ -101,6 +120,7 @@ def evaluate_table(
         _check_folds(table, folds)
         report = cross_validate(table, cfg.model, folds=folds)
     report["data"] = _describe(path, frame, table)
+    report["seed"] = cfg.model.seed
     return report
 
 
@@ -165,12 +185,15 @@ def evaluate_canonical(
     as_of: date,
     split_date: date,
     profile: str | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Metrics for the canonical inputs, split by snapshot date at `split_date`.
 
-    `profile` is a preset name or a TOML path, as for `score` and `train`.
+    `profile` is a preset name or a TOML path, as for `score` and `train`; `seed` replaces
+    the config's model.seed.
     """
     cfg, _ = load_config(config)
+    cfg = with_seed(cfg, seed)
     with tempfile.TemporaryDirectory(prefix="leadscore-") as work:
         sources = read_inputs.fn(inputs, cfg, Path(work), profile)
         held = materialize.fn(sources, prepare_inputs.fn(sources, cfg, as_of))
@@ -184,16 +207,28 @@ def evaluate_canonical(
             f"--split-date {split_date}: {train.height} training and {test.height} test "
             f"snapshots between {dates[0]} and {dates[-1]}; choose a date inside that range"
         )
-    candidates = evaluate_candidates(train, test, canonical_feature_spec(cfg), cfg.model)
+    # What `train` would have done on the split date: choose on the later part of the training
+    # snapshots, refit on all of them; then measured on the test snapshots it never saw.
+    outcome = train_conversion_model(train, canonical_feature_spec(cfg), cfg.model)
+    if outcome.model is None:
+        raise InputError(f"--split-date {split_date}: the training snapshots before it do not "
+                         f"support a model: {outcome.message}")
+    model = outcome.model
     y = test[TARGET].cast(pl.Int8).to_numpy()
     return {
         "method": f"point-in-time snapshots, trained before {split_date} (label horizon "
                   f"{cfg.model.horizon_days} days), measured on snapshots from it",
-        "chosen": min(candidates, key=lambda k: (candidates[k]["log_loss"], k)),
-        "candidates": candidates,
+        "selection": "on the training snapshots' last model.validation_days "
+                     f"({' to '.join(outcome.validation_window or ())}), as `train` does",
+        "chosen": outcome.chosen,
+        "transform": model.transform,
+        "calibration": model.calibration.method,
+        "held_out": probability_metrics(y, model.probability(model.encoding.matrix(test))),
+        "inner_validation": outcome.candidates,
         "rules_only_baseline": {"icp_fit": ranking_metrics(y, test["icp_fit"].to_numpy())},
+        "drift": validation_drift(train, test, model, cfg.model),
+        "seed": cfg.model.seed,
         "data": {"inputs": str(inputs), "as_of": as_of.isoformat(),
                  "train_snapshots": train.height, "test_snapshots": test.height,
                  "test_positives": int(y.sum())},
     }
-

@@ -1,6 +1,6 @@
 """The model registry: versioned model folders and a pointer to the current one.
 
-    models/<version>/model.skops     estimator + calibrator (skops: loading runs no code)
+    models/<version>/model.skops     estimator, calibration, transform (skops: loading runs no code)
     models/<version>/encoding.json   the feature spec and category order
     models/<version>/card.json       the model card (data window, counts, metrics, versions)
     models/<version>/card.md         the same card for people
@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from features.errors import ModelError
 from flows.promotions import record_promotion
 from flows.publish import if_abandoned, new_owned_lock
+from scoring.conversion.calibration import Calibration
 from scoring.conversion.encoding import FeatureEncoding
 from scoring.conversion.estimators import TrainedModel
 from scoring.records import ModelCard, Record, TrainingResult
@@ -41,6 +42,11 @@ _ALLOWED_TYPES = frozenset({
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    # the logistic candidate's spline transform: SplineTransformer keeps one scipy BSpline
+    # (knots and coefficients) per number, and each BSpline a reference to scipy's numpy
+    # `asarray` alias (a plain array conversion, no code of the file's own)
+    "scipy.interpolate._bsplines.BSpline",
+    "scipy._lib.array_api_compat.numpy._aliases.asarray",
 })
 _CHECKED_LIBRARIES = ("scikit-learn", "numpy", "skops")
 R = TypeVar("R", bound=Record)
@@ -169,8 +175,10 @@ def _write_model_folder(staging: Path, model: TrainedModel, card: ModelCard,
     payload = {
         "kind": model.kind,
         "estimator": model.estimator,
-        "calibrator": model.calibrator,
+        "calibration": model.calibration.to_payload(),
         "linear_baseline": model.linear_baseline,
+        "transform": model.transform,
+        "transform_log_loss": dict(model.transform_log_loss),
     }
     sio.dump(payload, staging / "model.skops")
     (staging / "encoding.json").write_text(json.dumps(model.encoding.to_json(), indent=2),
@@ -220,17 +228,22 @@ def load_model(models: Path, version: str) -> TrainedModel:
         raise ModelError(f"model {version}: model.skops missing in {folder}")
     payload = _read_payload(path, version)
     encoding = _read_encoding(folder / "encoding.json", version)
+    if "calibration" not in payload:
+        raise ModelError(f"model {version} was saved by an older leadscore (no calibration "
+                         "map); run `leadscore train` again")
     baseline = payload.get("linear_baseline")
     try:
         return TrainedModel(
             kind=payload["kind"],
             encoding=encoding,
             estimator=payload["estimator"],
-            calibrator=payload["calibrator"],
+            calibration=Calibration.from_payload(payload["calibration"]),
             linear_baseline=None if baseline is None else np.asarray(baseline,
                                                                      dtype=np.float64),
+            transform=str(payload["transform"]),
+            transform_log_loss={k: float(v) for k, v in payload["transform_log_loss"].items()},
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise ModelError(f"model {version}: {path} does not hold a leadscore model; "
                          "run `leadscore train` again") from None
 
@@ -251,7 +264,7 @@ def _read_payload(path: Path, version: str) -> dict[str, Any]:
             json.JSONDecodeError, EOFError) as exc:
         raise ModelError(f"model {version}: {path} is not a readable skops model "
                          f"({type(exc).__name__}); run `leadscore train` again") from None
-    if not isinstance(payload, dict) or not {"kind", "estimator", "calibrator"} <= set(payload):
+    if not isinstance(payload, dict) or not {"kind", "estimator"} <= set(payload):
         raise ModelError(f"model {version}: {path} does not hold a leadscore model; "
                          "run `leadscore train` again")
     return payload

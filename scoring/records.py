@@ -299,6 +299,28 @@ class DataWindow(Record):
     validation_window: list[str]
 
 
+class DriftPeriod(Record):
+    """One period (snapshot date or month) of the test/validation part."""
+
+    period: str
+    rows: int
+    positive_rate: float
+    mean_predicted: float
+    beyond_margin: bool
+
+
+class Drift(Record):
+    """Conversion rates of the training and test parts and the mean prediction per period,
+    with warnings beyond the margin (`scoring.conversion.metrics.drift_summary`)."""
+
+    train_positive_rate: float
+    test_positive_rate: float
+    test_mean_predicted: float
+    margin: float
+    periods: list[DriftPeriod]
+    warnings: list[str]
+
+
 class ModelCard(Record):
     """What a registered model is: data window, counts, metrics, versions (``card.json``).
 
@@ -315,6 +337,12 @@ class ModelCard(Record):
     calibration: str
     selection: str
     metrics: TrainingMetrics
+    # Cards written before these were recorded lack them.
+    calibration_log_loss_out_of_fold: dict[str, float] = {}
+    intercept_shift: float = 0.0
+    numeric_transform: str | None = None
+    transform_log_loss_out_of_fold: dict[str, float] = {}
+    drift: Drift | None = None
     libraries: dict[str, str]
     config_sha256: str
     code_sha256: str

@@ -203,6 +203,12 @@ _EMAIL_WORDS = {
     "role": "shared role address (info@, sales@...)", "missing": "no email address",
     "invalid": "malformed email address",
 }
+# ISO weekday numbers (1 = Monday) and month numbers, as the derived columns write them
+_WEEKDAY_WORDS = {str(i + 1): f"created on a {day}" for i, day in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))}
+_MONTH_WORDS = {str(i + 1): f"created in {month}" for i, month in enumerate(
+    ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+     "October", "November", "December"))}
 
 F = Family
 FEATURES: tuple[Feature | Windowed, ...] = (
@@ -346,6 +352,11 @@ FEATURES: tuple[Feature | Windowed, ...] = (
     # add_derived_columns
     Feature("industry_division", STR, F.DERIVED, "the first two digits of industry_code",
             "categorical", Custom("industry: Computer programming (62) / industry unknown")),
+    Feature("created_weekday", STR, F.DERIVED,
+            "the weekday the lead was created, 1 (Monday) to 7, as text", "categorical",
+            Words(_WEEKDAY_WORDS, "created on weekday ")),
+    Feature("created_month", STR, F.DERIVED, "the month the lead was created, 1 to 12, as text",
+            "categorical", Words(_MONTH_WORDS, "created in month ")),
 )
 
 

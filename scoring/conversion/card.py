@@ -8,6 +8,7 @@ from features.config import Config
 from scoring.conversion.train import TrainingOutcome
 from scoring.records import (
     DataWindow,
+    Drift,
     Label,
     ModelCard,
     RankingMetrics,
@@ -30,7 +31,7 @@ def model_card(
 ) -> ModelCard:
     """The card of a trained outcome (``outcome.model`` set), trained on snapshots ``dates``."""
     assert outcome.model is not None and outcome.chosen is not None
-    calibrator = type(outcome.model.calibrator).__name__
+    calibration = outcome.model.calibration
     return ModelCard(
         version=version,
         trained_as_of=as_of,
@@ -44,9 +45,14 @@ def model_card(
         ),
         counts=TrainingCounts.model_validate(outcome.counts),
         features=list(outcome.model.encoding.names),
-        calibration="isotonic" if calibrator == "IsotonicRegression" else "sigmoid",
+        calibration=calibration.method,
+        calibration_log_loss_out_of_fold=calibration.oof_log_loss,
+        intercept_shift=calibration.shift,
+        numeric_transform=outcome.model.transform,
+        transform_log_loss_out_of_fold=outcome.model.transform_log_loss,
         selection=outcome.message,
         metrics=training_metrics(outcome),
+        drift=Drift.model_validate(outcome.drift) if outcome.drift else None,
         libraries=libraries,
         config_sha256=config_hash,
         code_sha256=code_hash,
@@ -68,7 +74,8 @@ def card_markdown(card: ModelCard) -> str:
     lines = [
         f"# Model {card.version}",
         "",
-        f"- Kind: {card.kind}, calibration: {card.calibration}",
+        f"- Kind: {card.kind} (numbers: {card.numeric_transform}), calibration: "
+        f"{card.calibration} (intercept shift {card.intercept_shift:.3f})",
         f"- Predicts: {card.label.event} within {card.label.horizon_days} days",
         f"- Snapshots: {window.first_snapshot.isoformat()} to "
         f"{window.last_snapshot.isoformat()}, every {window.snapshot_every_days} days",
@@ -90,7 +97,30 @@ def card_markdown(card: ModelCard) -> str:
         *[f"| {r.bin} | {r.rows} | {r.mean_predicted} | {r.observed_rate} |"
           for r in metrics.validation_by_candidate[card.kind].calibration],
         "",
+        *_drift_lines(card.drift),
         f"Features ({len(card.features)}): {', '.join(card.features)}",
         "",
     ]
     return "\n".join(lines)
+
+
+def _drift_lines(drift: Drift | None) -> list[str]:
+    """The drift section: rates of the training and validation parts, mean prediction per
+    validation snapshot date (the chosen kind fitted on the training part), warnings."""
+    if drift is None:
+        return []
+    return [
+        "## Drift (chosen model fitted on the training part, on the validation snapshots)",
+        "",
+        f"Conversion rate: training {drift.train_positive_rate}, validation "
+        f"{drift.test_positive_rate}; mean predicted on validation "
+        f"{drift.test_mean_predicted} (warning margin {drift.margin})",
+        "",
+        *[f"- **Warning**: {w}" for w in drift.warnings],
+        *([""] if drift.warnings else []),
+        "| snapshot date | rows | observed | mean predicted |",
+        "|---|---|---|---|",
+        *[f"| {p.period} | {p.rows} | {p.positive_rate} | {p.mean_predicted}"
+          f"{' (beyond margin)' if p.beyond_margin else ''} |" for p in drift.periods],
+        "",
+    ]

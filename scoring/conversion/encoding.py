@@ -1,10 +1,14 @@
 """Turn a feature frame into the numeric matrix a model sees, the same way at training and scoring.
 
-Numeric and true/false features pass through a signed log (`sign(x) * log1p(|x|)`, missing =
-NaN): counts, employees and revenue are heavy-tailed, a linear model needs that, and trees do
-not mind. Categorical features become codes 0..k-1, with categories ordered by their training
-conversion rate, so a tree's "code <= t" split groups similar categories; rare categories
-(fewer than `min_count` training rows) and unseen ones become missing (NaN).
+Numeric and true/false features pass through as numbers (missing = NaN); how a model rescales
+them (standardized, signed log, splines) is the model's choice
+(`scoring.conversion.estimators`). Categorical features become codes 0..k-1, with categories
+ordered by their smoothed training conversion rate, so a tree's "code <= t" split groups
+similar categories. Levels with fewer than
+`min_count` training rows, those beyond the `max_levels` most frequent, and levels never seen
+in training share one level, OTHER, placed in the order by its own rate: a column with
+thousands of distinct values (cities, campaigns) costs a few dozen codes, and a rare level
+borrows the evidence of the other rare ones instead of being read as missing.
 The encoding is plain data (JSON), stored next to the model, so loading it runs no code.
 """
 
@@ -53,22 +57,28 @@ def canonical_feature_spec(cfg: Config) -> FeatureSpec:
 def add_derived_columns(features: pl.LazyFrame) -> pl.LazyFrame:
     """Columns the model uses that are a plain function of other features.
 
-    Adds industry_division: the first two digits of industry_code (NACE/SIC division).
+    Needs industry_code, as_of, lead_age_days. Adds industry_division (the first two digits of
+    industry_code: NACE/SIC division) and the weekday (1 = Monday) and month of the lead's
+    creation as text (categories): the day a lead arrived is known from then on, and says
+    something about how it arrived (a weekend sign-up, a trade-fair month).
     """
+    created = pl.col("as_of") - pl.duration(days=pl.col("lead_age_days"))
     return features.with_columns(
         pl.col("industry_code").str.replace_all(r"\D", "").str.slice(0, 2)
-        .replace("", None).alias("industry_division")
+        .replace("", None).alias("industry_division"),
+        created.dt.weekday().cast(pl.String).alias("created_weekday"),
+        created.dt.month().cast(pl.String).alias("created_month"),
     )
 
 
-def _symlog(column: pl.Expr) -> pl.Expr:
-    value = column.cast(pl.Float64)
-    return value.sign() * value.abs().log1p()
+# The shared level of rare and unseen values (a real value spelled the same joins it).
+OTHER = "(rare or unseen)"
 
 
 @dataclass(frozen=True)
 class FeatureEncoding:
-    """A fitted encoding: the spec plus the ordered categories of each categorical column."""
+    """A fitted encoding: the spec plus the ordered levels of each categorical column (OTHER
+    among them: the code of every value not listed)."""
 
     spec: FeatureSpec
     categories: dict[str, list[str]] = field(default_factory=dict)
@@ -88,16 +98,19 @@ class FeatureEncoding:
 
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """A float64 matrix, one column per spec column in order; missing values are NaN."""
-        numeric = [_symlog(pl.col(c)).alias(c) for c in self.spec.numeric + self.spec.boolean]
-        codes = [
-            pl.col(c).cast(pl.String).replace_strict(
-                self.categories[c], list(range(len(self.categories[c]))),
-                default=None, return_dtype=pl.Float64,
-            ).alias(c)
-            for c in self.spec.categorical
-        ]
+        numeric = [pl.col(c).cast(pl.Float64).alias(c)
+                   for c in self.spec.numeric + self.spec.boolean]
+        codes = [self._codes(c) for c in self.spec.categorical]
         selected = frame.select(*numeric, *codes)
         return selected.to_numpy(order="c").astype(np.float64, copy=False)
+
+    def _codes(self, column: str) -> pl.Expr:
+        levels = self.categories[column]
+        other = float(levels.index(OTHER)) if OTHER in levels else None
+        value = pl.col(column).cast(pl.String)
+        code = value.replace_strict(levels, list(range(len(levels))), default=other,
+                                    return_dtype=pl.Float64)
+        return pl.when(value.is_null()).then(None).otherwise(code).alias(column)
 
     def to_json(self) -> dict[str, Any]:
         return {"spec": asdict(self.spec), "categories": self.categories}
@@ -108,25 +121,40 @@ class FeatureEncoding:
         return FeatureEncoding(spec, {k: list(v) for k, v in raw["categories"].items()})
 
 
+def _ordered_levels(
+    frame: pl.DataFrame, column: str, target: str, min_count: int, max_levels: int
+) -> list[str]:
+    values = frame.select(pl.col(column).cast(pl.String).alias("value"),
+                          pl.col(target).cast(pl.Float64).alias("y")).drop_nulls("value")
+    prior = float(values["y"].cast(pl.Float64).fill_null(0.0).mean() or 0.0)  # type: ignore[arg-type]
+    stats = values.group_by("value").agg(pl.len().alias("rows"), pl.col("y").sum().alias("yes"))
+    kept = (stats.filter(pl.col("rows") >= min_count)
+            .sort(["rows", "value"], descending=[True, False]).head(max_levels))
+    rest = stats.join(kept.select("value"), on="value", how="anti")
+    levels = kept.select("value", "rows", "yes")
+    # OTHER is always a level: values unseen in training get its code (with no rare training
+    # rows, it sits at the overall rate).
+    other = pl.DataFrame({"value": [OTHER], "rows": [int(rest["rows"].sum())],
+                          "yes": [float(rest["yes"].sum())]})
+    levels = pl.concat([levels.cast({"rows": pl.Int64, "yes": pl.Float64}),
+                        other.cast({"rows": pl.Int64, "yes": pl.Float64})])
+    # Shrunk towards the overall rate by `min_count` rows' worth of it: a level seen a few
+    # times is not placed at an extreme by chance.
+    smoothed = (pl.col("yes") + min_count * prior) / (pl.col("rows") + min_count)
+    return levels.with_columns(smoothed.alias("rate")).sort(["rate", "value"])["value"].to_list()
+
+
 def fit_encoding(
-    frame: pl.DataFrame, spec: FeatureSpec, target: str, min_count: int = 5
+    frame: pl.DataFrame, spec: FeatureSpec, target: str, min_count: int = 10,
+    max_levels: int = 250,
 ) -> FeatureEncoding:
-    """Learn category order (by conversion rate, then name) from labelled training rows."""
-    categories: dict[str, list[str]] = {}
-    for column in spec.categorical:
-        stats = (
-            frame.select(pl.col(column).cast(pl.String).alias("value"), pl.col(target))
-            .drop_nulls("value")
-            .group_by("value")
-            .agg(pl.len().alias("rows"), pl.col(target).cast(pl.Float64).mean().alias("rate"))
-            .filter(pl.col("rows") >= min_count)
-            .sort(["rate", "value"])
-        )
-        # Tree models bin at most 255 values; keep the most frequent categories if there are more.
-        if stats.height > 250:
-            stats = (stats.sort(["rows", "value"], descending=[True, False]).head(250)
-                     .sort(["rate", "value"]))
-        categories[column] = stats["value"].to_list()
+    """Learn each categorical column's levels and their order from labelled training rows.
+
+    Levels with at least `min_count` rows, at most `max_levels` of them (the most frequent;
+    tree models bin at most 255 values), plus OTHER; ordered by smoothed conversion rate.
+    """
+    categories = {column: _ordered_levels(frame, column, target, min_count, max_levels)
+                  for column in spec.categorical}
     return FeatureEncoding(spec, categories)
 
 

@@ -1,58 +1,83 @@
-"""The conversion model: candidates, calibration, probabilities and per-feature contributions.
+"""The conversion model: candidates, their input transforms, probabilities and contributions.
 
 Two candidates, compared on a later time window than they were trained on (see `select_model`):
-- `logistic`: L2-regularized logistic regression (C=0.1) on numbers on the signed-log scale
-  of `scoring.conversion.encoding`, median-imputed and standardized, each with a missing-value
-  indicator; true/false features as they are; categories one-hot. (Cubic splines per number were
-  tried: better on X Education, worse on the bundled sample; the boosted trees cover non-linearity.)
-- `gradient_boosting`: scikit-learn's HistGradientBoostingClassifier on the same features.
-Probabilities are calibrated on out-of-fold raw scores, grouped by lead so that one lead's
-snapshots never sit on both sides of a fold: isotonic regression with enough rows, else a sigmoid.
+- `logistic`: L2-regularized logistic regression (C=0.1) with a missing-value indicator per
+  number, true/false features as they are and categories one-hot. How numbers enter is chosen
+  per fit, on out-of-fold predictions of the training rows (`model.numeric_transforms`):
+  `standard` (median-imputed and standardized), `symlog` (the same on sign(x) * log1p(|x|),
+  for heavy-tailed counts and amounts) or `spline` (cubic B-splines with knots at quantiles,
+  so a number can matter most in the middle of its range);
+- `gradient_boosting`: scikit-learn's HistGradientBoostingClassifier on the numbers as they are
+  (trees split on order only).
+Probabilities are calibrated on out-of-fold raw scores grouped by lead, so that one lead's
+snapshots never sit on both sides of a fold (`scoring.conversion.calibration`: none, sigmoid or
+order-keeping isotonic, whichever has the lowest out-of-fold log-loss).
 
 Contributions ("why this probability") are exact decompositions of the raw log-odds score:
-bias + sum(contributions) == raw score, for both candidates (tests pin this).
-- logistic: coef * (x - training mean), summed over the columns each feature expands into;
+bias + sum(contributions) == raw score, for every candidate and transform (tests pin this).
+- logistic: coef * (z - training mean of z), summed over the columns z each feature expands
+  into (its scaled value or spline basis, and its missing indicator);
 - gradient boosting: the tree-path method (Saabas): walking each tree from the root, the change
   in the node's expected value at each split is credited to the split's feature.
-Calibration is monotone, so a factor that raises the raw score raises the probability.
+Calibration is strictly increasing, so a factor that raises the raw score raises the probability.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
+from scoring.conversion.calibration import (
+    METHODS,
+    PROBABILITY_FLOOR,
+    Calibration,
+    CalibrationMethod,
+    choose_calibration,
+)
 from scoring.conversion.encoding import FeatureEncoding
 
+__all__ = ["PROBABILITY_FLOOR", "TrainedModel", "fit_model", "make_estimator"]
+
 CALIBRATION_FOLDS = 3
-# Calibrated probabilities are kept inside this band: a few hundred conversions cannot support
-# a claim of certainty either way (isotonic regression would otherwise say exactly 0 or 1).
-PROBABILITY_FLOOR = 0.001
+NumericTransform = Literal["standard", "symlog", "spline"]
+NUMERIC_TRANSFORMS: tuple[NumericTransform, ...] = ("standard", "symlog", "spline")
+SPLINE_KNOTS = 5
 
 
-def make_estimator(kind: str, encoding: FeatureEncoding, seed: int) -> Any:
-    """An unfitted scikit-learn estimator for candidate `kind`."""
+def signed_log(x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=np.float64)
+
+
+def _numbers(transform: str) -> Pipeline:
+    impute = ("impute", SimpleImputer(strategy="median", keep_empty_features=True))
+    if transform == "spline":
+        # Quantile knots follow the data (counts pile up at 0); constant beyond the ends.
+        return Pipeline([impute, ("scale", StandardScaler()),
+                         ("spline", SplineTransformer(n_knots=SPLINE_KNOTS, degree=3,
+                                                      knots="quantile"))])
+    return Pipeline([impute, ("scale", StandardScaler())])
+
+
+def make_estimator(kind: str, encoding: FeatureEncoding, seed: int,
+                   transform: str = "standard") -> Any:
+    """An unfitted scikit-learn estimator for candidate `kind` (logistic: numbers `transform`)."""
     numeric = encoding.indexes("numeric")
     boolean = encoding.indexes("boolean")
     categorical = encoding.indexes("categorical")
     if kind == "logistic":
         prep = ColumnTransformer(
             [
-                ("num", Pipeline([
-                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                ]), numeric),
+                ("num", _numbers(transform), numeric),
                 ("missing", MissingIndicator(features="all"), numeric),
                 ("flag", SimpleImputer(strategy="constant", fill_value=0.0,
                                        keep_empty_features=True), boolean),
@@ -74,41 +99,75 @@ def make_estimator(kind: str, encoding: FeatureEncoding, seed: int) -> Any:
     raise ValueError(f"unknown model kind {kind!r}")
 
 
-def _fit_calibrator(raw: np.ndarray, y: np.ndarray, isotonic_min_rows: int) -> Any:
-    if len(y) >= isotonic_min_rows:
-        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-    return LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
-
-
-def _apply_calibrator(calibrator: Any, raw: np.ndarray) -> np.ndarray:
-    if isinstance(calibrator, IsotonicRegression):
-        return np.asarray(calibrator.predict(raw), dtype=np.float64)
-    return np.asarray(calibrator.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=np.float64)
+def model_input(x: np.ndarray, encoding: FeatureEncoding, transform: str) -> np.ndarray:
+    """The matrix the estimator sees: `x` with the numeric columns signed-logged for symlog."""
+    if transform != "symlog":
+        return x
+    out = x.copy()
+    numeric = encoding.indexes("numeric")
+    out[:, numeric] = signed_log(x[:, numeric])
+    return out
 
 
 @dataclass
 class TrainedModel:
-    """A fitted estimator, its probability calibrator and the encoding of its inputs."""
+    """A fitted estimator, its calibration and the encoding and transform of its inputs."""
 
     kind: str
     encoding: FeatureEncoding
     estimator: Any
-    calibrator: Any
+    calibration: Calibration
     # logistic only: mean of the transformed training matrix, the reference for contributions.
     linear_baseline: np.ndarray | None = None
+    # How numbers enter (logistic: one of NUMERIC_TRANSFORMS; gradient boosting: "none").
+    transform: str = "none"
+    # Out-of-fold log-loss on the training rows of each transform tried (the inner validation
+    # the transform, and in `evaluate` the candidate, were chosen by).
+    transform_log_loss: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def oof_log_loss(self) -> float:
+        return self.transform_log_loss[self.transform]
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.estimator.decision_function(x), dtype=np.float64).ravel()
+        z = model_input(x, self.encoding, self.transform)
+        return np.asarray(self.estimator.decision_function(z), dtype=np.float64).ravel()
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        calibrated = _apply_calibrator(self.calibrator, self.raw_score(x))
-        return np.clip(calibrated, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        return self.calibration.probability(self.raw_score(x))
 
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias per row, contribution matrix rows x features) decomposing the raw score."""
         if self.kind == "logistic":
             return _linear_contributions(self, x)
         return _tree_path_contributions(self.estimator, x)
+
+
+@dataclass(frozen=True)
+class _Variant:
+    transform: str
+    out_of_fold: np.ndarray
+    calibration: Calibration
+
+    @property
+    def log_loss(self) -> float:
+        return self.calibration.oof_log_loss.get(self.calibration.method, float("inf"))
+
+
+def _variant(
+    kind: str, transform: str, encoding: FeatureEncoding, x: np.ndarray, y: np.ndarray,
+    groups: np.ndarray, seed: int, calibration: tuple[CalibrationMethod, ...],
+    isotonic_min_rows: int,
+) -> _Variant:
+    z = model_input(x, encoding, transform)
+    out_of_fold = np.zeros(len(y), dtype=np.float64)
+    for train_index, test_index in GroupKFold(n_splits=CALIBRATION_FOLDS).split(z, y, groups):
+        fold_model = make_estimator(kind, encoding, seed, transform).fit(z[train_index],
+                                                                         y[train_index])
+        out_of_fold[test_index] = fold_model.decision_function(z[test_index])
+    chosen = choose_calibration(out_of_fold, y, groups, methods=calibration,
+                                isotonic_min_rows=isotonic_min_rows, folds=CALIBRATION_FOLDS)
+    return _Variant(transform, out_of_fold, chosen)
 
 
 def fit_model(
@@ -120,20 +179,23 @@ def fit_model(
     *,
     seed: int,
     isotonic_min_rows: int,
+    transforms: tuple[str, ...] = NUMERIC_TRANSFORMS,
+    calibration: tuple[CalibrationMethod, ...] = METHODS,
 ) -> TrainedModel:
-    """Fit `kind` on all rows; calibrate on out-of-fold raw scores grouped by `groups`."""
-    out_of_fold = np.zeros(len(y), dtype=np.float64)
-    folds = GroupKFold(n_splits=CALIBRATION_FOLDS)
-    for train_index, test_index in folds.split(x, y, groups):
-        fold_model = make_estimator(kind, encoding, seed).fit(x[train_index], y[train_index])
-        out_of_fold[test_index] = fold_model.decision_function(x[test_index])
-    calibrator = _fit_calibrator(out_of_fold, y, isotonic_min_rows)
-    estimator = make_estimator(kind, encoding, seed).fit(x, y)
+    """Fit `kind` on all rows; choose its numeric transform (logistic) and calibration by
+    log-loss on out-of-fold raw scores grouped by `groups`; calibrate on those scores."""
+    tried = transforms if kind == "logistic" else ("none",)
+    variants = [_variant(kind, t, encoding, x, y, groups, seed, calibration, isotonic_min_rows)
+                for t in tried]
+    best = min(variants, key=lambda v: (v.log_loss, tried.index(v.transform)))
+    z = model_input(x, encoding, best.transform)
+    estimator = make_estimator(kind, encoding, seed, best.transform).fit(z, y)
     baseline = None
     if kind == "logistic":
-        transformed = estimator.named_steps["prep"].transform(x)
+        transformed = estimator.named_steps["prep"].transform(z)
         baseline = np.asarray(transformed, dtype=np.float64).mean(axis=0)
-    return TrainedModel(kind, encoding, estimator, calibrator, baseline)
+    return TrainedModel(kind, encoding, estimator, best.calibration, baseline, best.transform,
+                        {v.transform: v.log_loss for v in variants})
 
 
 def _source_feature_of_columns(prep: ColumnTransformer) -> np.ndarray:
@@ -145,7 +207,8 @@ def _source_feature_of_columns(prep: ColumnTransformer) -> np.ndarray:
 def _linear_contributions(model: TrainedModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     prep = model.estimator.named_steps["prep"]
     linear = model.estimator.named_steps["model"]
-    z = np.asarray(prep.transform(x), dtype=np.float64)
+    z = np.asarray(prep.transform(model_input(x, model.encoding, model.transform)),
+                   dtype=np.float64)
     coef = linear.coef_.ravel()
     assert model.linear_baseline is not None
     per_column = (z - model.linear_baseline) * coef

@@ -1,14 +1,22 @@
 """Evaluate the modelling procedure on a single-table export with an outcome column.
 
-The shape of a Salesforce leads report with its Converted flag: one row per lead, the outcome in one
-column, everything else a candidate feature. Columns are typed from their values (numeric when
-nearly all present values parse as numbers, else categorical), the candidates are the same as in
-training (`scoring.conversion.estimators`), each fitted with its own encoding and calibration inside
-every training part, and the metrics are computed on predictions for rows the model did not see:
+The shape of a Salesforce leads report with its Converted flag: one row per lead, the outcome in
+one column, everything else a candidate feature. Columns are typed from their values (numeric
+when nearly all present values parse as numbers, else categorical); a date column, when the
+profile names one, becomes its weekday, month and age in days at the table's latest date (the
+moment the outcomes were read). The candidates are the same as in training
+(`scoring.conversion.estimators`), each fitted with its own encoding, transform and calibration
+inside every training part, and the metrics are computed on predictions for rows the model did
+not see:
 
 - with a date column: train before `split_date`, test on and after it;
 - without: stratified k-fold cross-validation (pooled out-of-fold predictions), or, when the
   rows are in time order, the last `holdout_fraction` of rows as the test part.
+
+Inside each training part the candidate is chosen by its out-of-fold log-loss on that part
+alone (the inner validation of `scoring.conversion.estimators.fit_model`), never by the test
+rows; the figures reported as `held_out` are those of the chosen models. Every candidate's
+held-out figures are listed too, for reference only.
 """
 
 from __future__ import annotations
@@ -23,12 +31,15 @@ from sklearn.model_selection import StratifiedKFold
 
 from features.config import ModelConfig
 from features.ingest.parse import null_if_missing, parse_float
-from scoring.conversion.encoding import FeatureSpec, fit_encoding
-from scoring.conversion.estimators import fit_model
-from scoring.conversion.metrics import probability_metrics
+from scoring.conversion.encoding import FeatureSpec
+from scoring.conversion.estimators import TrainedModel
+from scoring.conversion.metrics import drift_summary, probability_metrics
+from scoring.conversion.train import encode, fit_kind
 
 TARGET = "__converted"
 ROW_ID = "__row"
+# The row's date (when the profile names a date column), for recalibration on recent rows.
+DATE = "__date"
 # A column is numeric when at least this share of its present values parse as numbers.
 NUMERIC_SHARE = 0.95
 
@@ -101,23 +112,63 @@ def prepare_table(
     return PreparedTable(typed, spec, dropped, kept)
 
 
-def _fit_predict(
-    train: pl.DataFrame, test: pl.DataFrame, spec: FeatureSpec, kind: str, cfg: ModelConfig
-) -> np.ndarray:
-    encoding = fit_encoding(train, spec, TARGET)
-    model = fit_model(
-        kind, encoding, encoding.matrix(train), train[TARGET].cast(pl.Int8).to_numpy(),
-        train[ROW_ID].to_numpy(), seed=cfg.seed, isotonic_min_rows=cfg.isotonic_min_rows,
+def date_features(when: pl.Series, name: str) -> pl.DataFrame:
+    """`name weekday` and `name month` (as text: categories), `name age days` (days from the
+    date to the latest date of the column, when the outcomes were read) and DATE itself."""
+    return pl.DataFrame({"day": when.dt.date()}).select(
+        pl.col("day").dt.weekday().cast(pl.String).alias(f"{name} weekday"),
+        pl.col("day").dt.month().cast(pl.String).alias(f"{name} month"),
+        (pl.col("day").max() - pl.col("day")).dt.total_days().cast(pl.Float64)
+        .alias(f"{name} age days"),
+        pl.col("day").alias(DATE),
     )
-    return model.probability(encoding.matrix(test))
+
+
+def with_date_features(table: PreparedTable, when: pl.Series, name: str) -> PreparedTable:
+    """The table with `date_features` of `when` (one value per row of table.frame) added."""
+    derived = date_features(when, name)
+    spec = FeatureSpec(numeric=(*table.spec.numeric, f"{name} age days"),
+                       categorical=(*table.spec.categorical, f"{name} weekday", f"{name} month"))
+    return PreparedTable(pl.concat([table.frame, derived], how="horizontal"), spec,
+                         table.dropped, table.kept)
+
+
+@dataclass(frozen=True)
+class _FoldResult:
+    """Each candidate fitted on one training part, and which one its inner validation chose."""
+
+    models: dict[str, TrainedModel]
+    chosen: str
+
+
+def _fit_fold(train: pl.DataFrame, spec: FeatureSpec, cfg: ModelConfig) -> _FoldResult:
+    encoding = encode(train, spec, cfg, target=TARGET)
+    dated = DATE if DATE in train.columns else None
+    models: dict[str, TrainedModel] = {
+        kind: fit_kind(kind, train, encoding, cfg, target=TARGET, group=ROW_ID,
+                       date_column=dated)
+        for kind in cfg.candidates}
+    chosen = min(models, key=lambda k: (models[k].oof_log_loss, k))
+    return _FoldResult(models, chosen)
+
+
+def _predict(model: TrainedModel, rows: pl.DataFrame) -> np.ndarray:
+    return model.probability(model.encoding.matrix(rows))
 
 
 def _report(
-    y: np.ndarray, predictions: dict[str, np.ndarray], method: str
+    y: np.ndarray, chosen: np.ndarray, predictions: dict[str, np.ndarray], method: str,
+    choices: list[str],
 ) -> dict[str, Any]:
-    candidates = {kind: probability_metrics(y, p) for kind, p in predictions.items()}
-    chosen = min(candidates, key=lambda k: (candidates[k]["log_loss"], k))
-    return {"method": method, "chosen": chosen, "candidates": candidates}
+    return {
+        "method": method,
+        "selection": "per training part, by out-of-fold log-loss on that part only",
+        "chosen": choices[0] if len(set(choices)) == 1 else sorted(set(choices)),
+        "chosen_per_part": choices,
+        "held_out": probability_metrics(y, chosen),
+        "candidates_held_out": {kind: probability_metrics(y, p)
+                                for kind, p in predictions.items()},
+    }
 
 
 def cross_validate(
@@ -127,29 +178,39 @@ def cross_validate(
     y = table.frame[TARGET].cast(pl.Int8).to_numpy()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
     predictions: dict[str, np.ndarray] = {kind: np.zeros(len(y)) for kind in cfg.candidates}
-    per_fold: dict[str, list[float]] = {kind: [] for kind in cfg.candidates}
+    chosen = np.zeros(len(y))
+    choices: list[str] = []
+    per_fold: list[float] = []
     for train_index, test_index in splitter.split(np.zeros(len(y)), y):
         train, test = table.frame[train_index], table.frame[test_index]
-        for kind in cfg.candidates:
-            probability = _fit_predict(train, test, table.spec, kind, cfg)
-            predictions[kind][test_index] = probability
-            per_fold[kind].append(probability_metrics(y[test_index], probability)["roc_auc"])
-    report = _report(y, predictions, f"stratified {folds}-fold cross-validation")
-    for name, aucs in per_fold.items():
-        report["candidates"][name]["roc_auc_mean_of_folds"] = round(float(np.mean(aucs)), 4)
+        fold = _fit_fold(train, table.spec, cfg)
+        for kind, model in fold.models.items():
+            predictions[kind][test_index] = _predict(model, test)
+        chosen[test_index] = predictions[fold.chosen][test_index]
+        choices.append(fold.chosen)
+        per_fold.append(probability_metrics(y[test_index], chosen[test_index])["roc_auc"])
+    report = _report(y, chosen, predictions, f"stratified {folds}-fold cross-validation",
+                     choices)
+    report["held_out"]["roc_auc_mean_of_folds"] = round(float(np.mean(per_fold)), 4)
+    report["drift"] = drift_summary(y, y, chosen, None, cfg.drift_warning_margin)
     return report
 
 
 def holdout(
-    table: PreparedTable, is_test: pl.Series, cfg: ModelConfig, method: str
+    table: PreparedTable, is_test: pl.Series, cfg: ModelConfig, method: str,
+    period: pl.Series | None = None,
 ) -> dict[str, Any]:
-    """Train on rows where `is_test` is false, measure on the others."""
+    """Train on rows where `is_test` is false, measure on the others.
+
+    `period` (one label per row of the table, e.g. the month) groups the drift table."""
     train = table.frame.filter(~is_test)
     test = table.frame.filter(is_test)
     y = test[TARGET].cast(pl.Int8).to_numpy()
-    predictions: dict[str, np.ndarray] = {
-        kind: _fit_predict(train, test, table.spec, kind, cfg) for kind in cfg.candidates
-    }
-    report = _report(y, predictions, method)
+    fold = _fit_fold(train, table.spec, cfg)
+    predictions = {kind: _predict(model, test) for kind, model in fold.models.items()}
+    report = _report(y, predictions[fold.chosen], predictions, method, [fold.chosen])
     report["train_rows"] = train.height
+    report["drift"] = drift_summary(
+        train[TARGET].cast(pl.Int8).to_numpy(), y, predictions[fold.chosen],
+        None if period is None else period.filter(is_test).to_numpy(), cfg.drift_warning_margin)
     return report

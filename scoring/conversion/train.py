@@ -3,18 +3,24 @@
 1. Split labelled snapshots by time: validation = snapshots in the last `validation_days` of the
    labelled window; training = snapshots whose horizon ended before validation began (so no
    training label overlaps the validation period).
-2. Fit every candidate on the training part (calibrated on grouped out-of-fold scores) and
-   score the validation part. Choose the lowest validation log-loss.
+2. Fit every candidate on the training part (its numeric transform and calibration chosen on
+   grouped out-of-fold scores of that part, `scoring.conversion.estimators`) and score the
+   validation part.
+   Choose the lowest validation log-loss.
 3. Report ROC-AUC, PR-AUC, Brier, log-loss, top-decile lift and a calibration table for every
    candidate, next to the rules-only ICP fit as a baseline (ranking metrics only: fit is not a
    probability).
 4. Refit the chosen kind on all labelled snapshots; that model is the one registered.
+   With `recalibrate_recent_days`, each fitted model's intercept is then shifted so that its
+   mean probability on the last that-many days of its own labelled snapshots equals their rate.
+5. Drift: the training and validation conversion rates and the mean validation probability
+   per snapshot date, with warnings beyond `drift_warning_margin` (`drift_summary`).
 Too little history (fewer labelled leads or converted leads than configured) trains nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,9 +28,10 @@ import numpy as np
 import polars as pl
 
 from features.config import ModelConfig
+from scoring.conversion.calibration import shift_intercept
 from scoring.conversion.encoding import FeatureEncoding, FeatureSpec, fit_encoding
 from scoring.conversion.estimators import TrainedModel, fit_model
-from scoring.conversion.metrics import probability_metrics, ranking_metrics
+from scoring.conversion.metrics import drift_summary, probability_metrics, ranking_metrics
 
 TARGET = "converted"
 GROUP = "lead_id"
@@ -46,6 +53,7 @@ class TrainingOutcome:
     # The chosen kind as fitted on the training part only: honest on the validation rows, so
     # it (not the refit `model`) is what the registry compares with the current model.
     candidate_model: TrainedModel | None = None
+    drift: dict[str, Any] = field(default_factory=dict)
 
 
 def history_counts(labelled: pl.DataFrame) -> dict[str, int]:
@@ -83,26 +91,75 @@ def _too_little(counts: dict[str, int], cfg: ModelConfig) -> str | None:
 
 
 def _xy(
-    frame: pl.DataFrame, encoding: FeatureEncoding
+    frame: pl.DataFrame, encoding: FeatureEncoding, target: str = TARGET, group: str = GROUP
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (
         encoding.matrix(frame),
-        frame[TARGET].cast(pl.Int8).to_numpy(),
-        frame[GROUP].to_numpy(),
+        frame[target].cast(pl.Int8).to_numpy(),
+        frame[group].to_numpy(),
     )
+
+
+def fit_kind(
+    kind: str, frame: pl.DataFrame, encoding: FeatureEncoding, cfg: ModelConfig, *,
+    target: str = TARGET, group: str = GROUP, date_column: str | None = "as_of",
+) -> TrainedModel:
+    """One candidate fitted and calibrated on `frame` (see
+    `scoring.conversion.estimators.fit_model`), with its intercept recalibrated on the most
+    recent rows by `date_column` when configured."""
+    x, y, groups = _xy(frame, encoding, target, group)
+    model = fit_model(kind, encoding, x, y, groups, seed=cfg.seed,
+                      isotonic_min_rows=cfg.isotonic_min_rows,
+                      transforms=cfg.numeric_transforms, calibration=cfg.calibration_methods)
+    if cfg.recalibrate_recent_days and date_column is not None:
+        return recalibrated_on_recent(model, frame, cfg.recalibrate_recent_days, target,
+                                      date_column)
+    return model
+
+
+def recalibrated_on_recent(
+    model: TrainedModel, frame: pl.DataFrame, days: int, target: str = TARGET,
+    date_column: str = "as_of",
+) -> TrainedModel:
+    """`model` with its calibration shifted so that its mean probability on the rows of the
+    last `days` days of `frame` (by `date_column`) equals their conversion rate.
+
+    Unchanged when that window holds only one outcome (nothing to match)."""
+    last = frame[date_column].max()
+    assert isinstance(last, date)
+    recent = frame.filter(pl.col(date_column) > last - timedelta(days=days))
+    y = recent[target].cast(pl.Int8).to_numpy()
+    if len(y) == 0 or not 0 < y.mean() < 1:
+        return model
+    raw = model.raw_score(model.encoding.matrix(recent))
+    return replace(model, calibration=shift_intercept(model.calibration, raw, y))
+
+
+def encode(frame: pl.DataFrame, spec: FeatureSpec, cfg: ModelConfig,
+           target: str = TARGET) -> FeatureEncoding:
+    return fit_encoding(frame, spec, target, min_count=cfg.rare_category_min_rows,
+                        max_levels=cfg.max_category_levels)
 
 
 def fit_candidates(
     training: pl.DataFrame, spec: FeatureSpec, cfg: ModelConfig
 ) -> dict[str, TrainedModel]:
     """Every candidate kind fitted (and calibrated) on the training part only."""
-    encoding = fit_encoding(training, spec, TARGET)
-    x_train, y_train, groups = _xy(training, encoding)
-    return {
-        kind: fit_model(kind, encoding, x_train, y_train, groups, seed=cfg.seed,
-                        isotonic_min_rows=cfg.isotonic_min_rows)
-        for kind in cfg.candidates
-    }
+    encoding = encode(training, spec, cfg)
+    return {kind: fit_kind(kind, training, encoding, cfg) for kind in cfg.candidates}
+
+
+def validation_drift(
+    training: pl.DataFrame, validation: pl.DataFrame, model: TrainedModel, cfg: ModelConfig
+) -> dict[str, Any]:
+    """`drift_summary` of a model fitted on `training`, on `validation`, per snapshot date."""
+    return drift_summary(
+        training[TARGET].cast(pl.Int8).to_numpy(),
+        validation[TARGET].cast(pl.Int8).to_numpy(),
+        model.probability(model.encoding.matrix(validation)),
+        validation["as_of"].cast(pl.String).to_numpy(),
+        cfg.drift_warning_margin,
+    )
 
 
 def _metrics_on(models: dict[str, TrainedModel], rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
@@ -147,10 +204,7 @@ def train_conversion_model(
     chosen = min(candidates, key=lambda k: (candidates[k]["log_loss"], k))
     y_valid = validation[TARGET].cast(pl.Int8).to_numpy()
     baseline = ranking_metrics(y_valid, validation[baseline_column].fill_null(0).to_numpy())
-    encoding = fit_encoding(labelled, spec, TARGET)
-    x_all, y_all, groups = _xy(labelled, encoding)
-    final = fit_model(chosen, encoding, x_all, y_all, groups, seed=cfg.seed,
-                      isotonic_min_rows=cfg.isotonic_min_rows)
+    final = fit_kind(chosen, labelled, encode(labelled, spec, cfg), cfg)
     window_end = validation["as_of"].max()
     return TrainingOutcome(
         status="trained",
@@ -163,6 +217,7 @@ def train_conversion_model(
         validation_window=(validation_start.isoformat(), str(window_end)),
         validation_rows=validation,
         candidate_model=fitted[chosen],
+        drift=validation_drift(training, validation, fitted[chosen], cfg),
     )
 
 

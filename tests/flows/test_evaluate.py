@@ -26,8 +26,13 @@ def test_canonical_inputs_are_measured_on_later_snapshots(
     report = json.loads(output.read_text())
     assert json.loads(capsys.readouterr().out) == report
     assert report["data"]["train_snapshots"] > 0 and report["data"]["test_snapshots"] > 0
-    chosen = report["candidates"][report["chosen"]]
-    assert chosen["roc_auc"] > report["rules_only_baseline"]["icp_fit"]["roc_auc"]
+    assert report["chosen"] in report["inner_validation"]
+    held_out = report["held_out"]
+    assert held_out["rows"] == report["data"]["test_snapshots"]
+    assert held_out["roc_auc"] > report["rules_only_baseline"]["icp_fit"]["roc_auc"]
+    drift = report["drift"]
+    assert 0 < drift["train_positive_rate"] < 1 and drift["periods"]
+    assert sum(p["rows"] for p in drift["periods"]) == held_out["rows"]
 
 
 def test_single_table_needs_a_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,7 +80,8 @@ def test_x_education_beats_the_gradient_boosting_reference(tmp_path: Path) -> No
     assert report["method"] == "stratified 5-fold cross-validation"
     assert report["data"]["rows"] == 9240
     assert "Tags" in report["data"]["not_used"] and "Lead Quality" in report["data"]["not_used"]
-    chosen = report["candidates"][report["chosen"]]
+    chosen = report["held_out"]
+    assert len(report["chosen_per_part"]) == 5
     reference = _reference()["reference_gradient_boosting"]
     assert chosen["roc_auc"] >= 0.914
     assert chosen["brier"] < reference["brier"], (chosen, reference)

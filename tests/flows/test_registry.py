@@ -23,7 +23,7 @@ from tests.cards import a_card
 LIBRARIES = {"scikit-learn": "1.9.1", "numpy": "2.4.6", "skops": "0.16.0"}
 
 
-def _tiny_model(kind: str) -> tuple[TrainedModel, np.ndarray]:
+def _tiny_model(kind: str, transform: str = "standard") -> tuple[TrainedModel, np.ndarray]:
     rng = np.random.default_rng(0)
     n = 600
     frame = pl.DataFrame({
@@ -36,18 +36,35 @@ def _tiny_model(kind: str) -> tuple[TrainedModel, np.ndarray]:
     encoding = fit_encoding(frame, FeatureSpec(numeric=("a",), categorical=("c",)), "converted")
     x = encoding.matrix(frame)
     model = fit_model(kind, encoding, x, y.astype(int), frame["lead_id"].to_numpy(), seed=1,
-                      isotonic_min_rows=100)
+                      isotonic_min_rows=100, transforms=(transform,))
     return model, x
 
 
-@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
-def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str) -> None:
-    model, x = _tiny_model(kind)
+@pytest.mark.parametrize(("kind", "transform"), [
+    ("logistic", "standard"), ("logistic", "symlog"), ("logistic", "spline"),
+    ("gradient_boosting", "none"),
+])
+def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str,
+                                                  transform: str) -> None:
+    model, x = _tiny_model(kind, transform)
     save_model(tmp_path, "v1", model, a_card("v1"), "# v1\n")
     loaded = load_model(tmp_path, "v1")
     np.testing.assert_array_equal(loaded.probability(x), model.probability(x))
     np.testing.assert_allclose(loaded.contributions(x)[1], model.contributions(x)[1])
     assert loaded.encoding == model.encoding
+    assert loaded.calibration == model.calibration
+    assert loaded.transform == model.transform
+
+
+def test_model_saved_by_an_older_leadscore_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    import skops.io as sio
+
+    model, _ = _tiny_model("logistic")
+    save_model(tmp_path, "v1", model, a_card("v1"), "# v1\n")
+    sio.dump({"kind": "logistic", "estimator": model.estimator, "calibrator": None,
+              "linear_baseline": model.linear_baseline}, tmp_path / "v1" / "model.skops")
+    with pytest.raises(ModelError, match=r"older leadscore.*run `leadscore train` again"):
+        load_model(tmp_path, "v1")
 
 
 def test_current_pointer_round_trip(tmp_path: Path) -> None:

@@ -47,6 +47,13 @@ def test_training_registers_a_current_model_with_a_card(demo: DemoRun) -> None:
     assert window.validation_window[0] > window.first_snapshot.isoformat()
     assert set(card.metrics.validation_by_candidate) == {"logistic", "gradient_boosting"}
     assert card.metrics == demo.trained.metrics
+    assert card.calibration in ("none", "sigmoid", "isotonic")
+    losses = card.calibration_log_loss_out_of_fold
+    assert losses[card.calibration] == min(losses.values())
+    assert card.drift is not None
+    assert 0 < card.drift.train_positive_rate < 1 and 0 < card.drift.test_mean_predicted < 1
+    assert card.drift.periods and isinstance(card.drift.warnings, list)
+    assert "## Drift" in (folder / "card.md").read_text()
 
 
 def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -132,12 +134,17 @@ def test_with_a_model_factors_are_the_explained_contributions(tiny_model: Traine
     assert "no page views in the last 90 days" in out["factors_down"][0]
 
 
+def dated(rows: int) -> dict[str, list[Any]]:
+    """The snapshot date and lead age that derived columns need, for `rows` rows."""
+    return {"as_of": [date(2026, 3, 1)] * rows, "lead_age_days": [30] * rows}
+
+
 def test_with_icp_adds_industry_division_and_fit() -> None:
     cfg = Config.model_validate({"icp": {"rules": [
         {"name": "software", "field": "industry_division", "in": ["62"], "points": 10},
     ]}})
     features = pl.LazyFrame({
-        "industry_code": ["62010", "4711"],
+        "industry_code": ["62010", "4711"], **dated(2),
         "opted_out": [False, False], "unsubscribed": [False, False],
         "bounced": [False, False], "bounced_activity": [False, False],
     })
@@ -185,7 +192,7 @@ TIER_RULES = [
 def tiers_of(tiers: dict[str, float]) -> list[str]:
     cfg = parse_config({"icp": {"tiers": tiers, "rules": TIER_RULES}})
     features = pl.LazyFrame({
-        "industry_code": ["62010", "62010", "4711", "4711"],
+        "industry_code": ["62010", "62010", "4711", "4711"], **dated(4),
         "has_phone": [True, False, True, False],
         "opted_out": [False] * 4, "unsubscribed": [False] * 4,
         "bounced": [False] * 4, "bounced_activity": [False] * 4,
@@ -234,7 +241,7 @@ def test_equals_of_the_wrong_type_is_a_config_error_naming_rule_and_field(
         {"name": "odd rule", "field": field, "equals": value, "points": 5},
     ]}})
     features = pl.LazyFrame({
-        "industry_code": ["62010"], "open_jobs": [3], "has_phone": [True],
+        "industry_code": ["62010"], "open_jobs": [3], "has_phone": [True], **dated(1),
         "opted_out": [False], "unsubscribed": [False], "bounced": [False],
         "bounced_activity": [False],
     })

@@ -5,11 +5,16 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 import pytest
-from sklearn.isotonic import IsotonicRegression
 from threadpoolctl import threadpool_limits
 
-from scoring.conversion.encoding import FeatureEncoding, FeatureSpec, fit_encoding
-from scoring.conversion.estimators import TrainedModel, fit_model, make_estimator
+from scoring.conversion.calibration import METHODS, CalibrationMethod
+from scoring.conversion.encoding import OTHER, FeatureEncoding, FeatureSpec, fit_encoding
+from scoring.conversion.estimators import (
+    NUMERIC_TRANSFORMS,
+    TrainedModel,
+    fit_model,
+    make_estimator,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,7 +68,9 @@ SCORING = synthetic(400, seed=1).with_columns(
 ENCODING = fit_encoding(TRAINING, SPEC, "converted")
 
 
-def fit(kind: str, *, seed: int = 7, isotonic_min_rows: int = 1000) -> TrainedModel:
+def fit(kind: str, *, seed: int = 7, isotonic_min_rows: int = 1000,
+        transforms: tuple[str, ...] = NUMERIC_TRANSFORMS,
+        calibration: tuple[CalibrationMethod, ...] = METHODS) -> TrainedModel:
     return fit_model(
         kind,
         ENCODING,
@@ -72,6 +79,8 @@ def fit(kind: str, *, seed: int = 7, isotonic_min_rows: int = 1000) -> TrainedMo
         TRAINING["lead_id"].to_numpy(),
         seed=seed,
         isotonic_min_rows=isotonic_min_rows,
+        transforms=transforms,
+        calibration=calibration,
     )
 
 
@@ -94,7 +103,9 @@ def test_synthetic_data_has_missing_numbers_and_unseen_categories() -> None:
     matrix = ENCODING.matrix(SCORING)
     assert np.isnan(matrix[:, SIGNAL]).any()
     assert np.isnan(matrix[:, NOISE]).any()
-    assert np.isnan(matrix[:, SOURCE]).any()
+    unseen = SCORING["source"].to_numpy() == "podcast"
+    assert unseen.any()
+    assert (matrix[unseen, SOURCE] == ENCODING.categories["source"].index(OTHER)).all()
     assert ENCODING.categories["source"][-1] == "referral"
 
 
@@ -145,18 +156,47 @@ def test_higher_signal_raises_its_contribution(model: TrainedModel) -> None:
     assert model.contributions(high)[1][0, SIGNAL] > model.contributions(low)[1][0, SIGNAL]
 
 
-@pytest.mark.parametrize("isotonic_min_rows", [1000, 1_000_000], ids=["isotonic", "sigmoid"])
+@pytest.mark.parametrize("transform", NUMERIC_TRANSFORMS)
+def test_bias_plus_contributions_equals_raw_score_for_every_transform(transform: str) -> None:
+    model = fit("logistic", transforms=(transform,), calibration=("sigmoid",))
+    assert model.transform == transform
+    matrix = ENCODING.matrix(SCORING)
+    bias, contributions = model.contributions(matrix)
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), model.raw_score(matrix),
+                               rtol=0, atol=1e-9)
+
+
+def test_logistic_transform_is_the_one_with_the_lowest_out_of_fold_log_loss() -> None:
+    model = fitted("logistic")
+    assert set(model.transform_log_loss) == set(NUMERIC_TRANSFORMS)
+    assert model.oof_log_loss == min(model.transform_log_loss.values())
+    assert fitted("gradient_boosting").transform == "none"
+
+
+def test_calibration_is_the_one_with_the_lowest_out_of_fold_log_loss(
+    model: TrainedModel,
+) -> None:
+    losses = model.calibration.oof_log_loss
+    assert set(losses) == set(METHODS)
+    assert losses[model.calibration.method] == min(losses.values())
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_calibrated_probability_is_monotone_in_raw_score(kind: str, isotonic_min_rows: int) -> None:
-    isotonic = isotonic_min_rows <= TRAINING.height
-    model = fitted(kind) if isotonic else fit(kind, isotonic_min_rows=isotonic_min_rows)
-    assert isinstance(model.calibrator, IsotonicRegression) == isotonic
+def test_calibrated_probability_keeps_the_order_of_the_raw_score(
+    kind: str, method: CalibrationMethod
+) -> None:
+    model = fit(kind, calibration=(method,))
+    assert model.calibration.method == method
     matrix = np.vstack([ENCODING.matrix(TRAINING), ENCODING.matrix(SCORING)])
     raw = model.raw_score(matrix)
     probability = model.probability(matrix)
     order = np.argsort(raw, kind="stable")
-    assert (np.diff(probability[order]) >= 0).all()
-    assert ((probability >= 0) & (probability <= 1)).all()
+    steps = np.diff(probability[order])
+    inside = (probability[order][1:] > 0.001) & (probability[order][:-1] < 0.999)
+    # strictly increasing wherever the raw score is, except at the floor and ceiling
+    assert (steps[(np.diff(raw[order]) > 0) & inside] > 0).all()
+    assert ((probability >= 0.001) & (probability <= 0.999)).all()
     assert probability[order[-100:]].mean() > probability[order[:100]].mean() + 0.3
 
 

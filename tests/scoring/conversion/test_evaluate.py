@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import polars as pl
 import pytest
 
 from features.config import ModelConfig
-from scoring.conversion.evaluate import TARGET, cross_validate, holdout, prepare_table
+from scoring.conversion.evaluate import (
+    TARGET,
+    PreparedTable,
+    cross_validate,
+    holdout,
+    prepare_table,
+    with_date_features,
+)
 
 MISSING = ("", "select", "n/a")
 
@@ -60,12 +69,43 @@ def test_cross_validation_predicts_every_row_once_and_finds_the_signal() -> None
     table = prepare_table(_table(), "Converted", ["1"], ["Prospect ID"], MISSING)
     report = cross_validate(table, ModelConfig(isotonic_min_rows=200), folds=3)
     assert report["method"] == "stratified 3-fold cross-validation"
-    for metrics in report["candidates"].values():
+    assert report["held_out"]["rows"] == 1200
+    assert report["held_out"]["roc_auc"] > 0.8
+    for metrics in report["candidates_held_out"].values():
         assert metrics["rows"] == 1200
         assert metrics["roc_auc"] > 0.8
-    chosen = report["chosen"]
-    assert report["candidates"][chosen]["log_loss"] == min(
-        m["log_loss"] for m in report["candidates"].values())
+    assert len(report["chosen_per_part"]) == 3
+    assert report["drift"]["warnings"] == []
+
+
+def test_the_candidate_is_chosen_on_the_training_part_not_on_the_test_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scramble the test rows' outcomes: the choice (made inside the training part) and the
+    chosen model's predictions stay the same; only the measured figures change."""
+    table = prepare_table(_table(), "Converted", ["1"], ["Prospect ID"], MISSING)
+    is_test = pl.Series([i >= 900 for i in range(1200)])
+    cfg = ModelConfig(isotonic_min_rows=200)
+    honest = holdout(table, is_test, cfg, "last 25%")
+    flipped = table.frame.with_columns(
+        pl.when(pl.int_range(pl.len()) >= 900).then(~pl.col(TARGET)).otherwise(pl.col(TARGET))
+        .alias(TARGET))
+    scrambled = holdout(PreparedTable(flipped, table.spec, table.dropped, table.kept), is_test,
+                        cfg, "last 25%")
+    assert scrambled["chosen"] == honest["chosen"]
+    assert scrambled["held_out"]["roc_auc"] == pytest.approx(1 - honest["held_out"]["roc_auc"],
+                                                             abs=1e-3)
+
+
+def test_a_date_column_becomes_weekday_month_and_age_features() -> None:
+    table = prepare_table(_table(8), "Converted", ["1"], ["Prospect ID"], MISSING)
+    days = pl.Series([date(2026, 3, 2) + timedelta(days=i) for i in range(8)])
+    when = days.cast(pl.Datetime("us", "UTC"))
+    dated = with_date_features(table, when, "Created")
+    assert "Created age days" in dated.spec.numeric
+    assert {"Created weekday", "Created month"} <= set(dated.spec.categorical)
+    assert dated.frame["Created weekday"].to_list()[:2] == ["1", "2"]  # 2026-03-02: a Monday
+    assert dated.frame["Created age days"].to_list() == [7.0, 6, 5, 4, 3, 2, 1, 0]
 
 
 def test_holdout_trains_only_on_the_other_rows() -> None:
@@ -73,4 +113,6 @@ def test_holdout_trains_only_on_the_other_rows() -> None:
     is_test = pl.Series([i >= 900 for i in range(1200)])
     report = holdout(table, is_test, ModelConfig(isotonic_min_rows=200), "last 25%")
     assert report["train_rows"] == 900
-    assert all(m["rows"] == 300 for m in report["candidates"].values())
+    assert report["held_out"]["rows"] == 300
+    assert all(m["rows"] == 300 for m in report["candidates_held_out"].values())
+    assert report["chosen"] in report["candidates_held_out"]
