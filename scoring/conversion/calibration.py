@@ -67,7 +67,8 @@ class Calibration:
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
         probability = expit(self.calibrated_log_odds(np.asarray(raw, dtype=np.float64)))
-        return np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        return np.asarray(np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR),
+                          dtype=np.float64)
 
     def to_payload(self) -> dict[str, Any]:
         """Plain data (str, floats, lists) to store beside the estimator."""

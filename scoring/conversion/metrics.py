@@ -34,7 +34,8 @@ def lift_in_top_fraction(y: np.ndarray, score: np.ndarray, fraction: float = 0.1
 def _bins(values: np.ndarray, bins: int) -> np.ndarray:
     """Bin index 0..bins-1 of each value, by rank: equal-size bins, tied values together."""
     ranks = rankdata(values, method="average")
-    return np.minimum(((ranks - 0.5) * bins / len(values)).astype(np.int64), bins - 1)
+    return np.asarray(np.minimum(((ranks - 0.5) * bins / len(values)).astype(np.int64),
+                                 bins - 1), dtype=np.int64)
 
 
 def calibration_table(
