@@ -50,7 +50,11 @@ def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str,
     save_model(tmp_path, "v1", model, a_card("v1"), "# v1\n")
     loaded = load_model(tmp_path, "v1")
     np.testing.assert_array_equal(loaded.probability(x), model.probability(x))
-    np.testing.assert_allclose(loaded.contributions(x)[1], model.contributions(x)[1])
+    bias, contributions = loaded.contributions(x)
+    np.testing.assert_allclose(contributions, model.contributions(x)[1])
+    # the reasons stay faithful after loading: bias plus contributions is the raw score
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), loaded.raw_score(x),
+                               rtol=0, atol=1e-9)
     assert loaded.encoding == model.encoding
     assert loaded.calibration == model.calibration
     assert loaded.transform == model.transform
