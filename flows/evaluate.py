@@ -38,7 +38,12 @@ from scoring.conversion.evaluate import (
     with_date_features,
 )
 from scoring.conversion.metrics import probability_metrics, ranking_metrics
-from scoring.conversion.train import TARGET, train_conversion_model, validation_drift
+from scoring.conversion.train import (
+    TARGET,
+    fit_kind,
+    train_conversion_model,
+    validation_drift,
+)
 from scoring.score import with_icp
 
 
@@ -215,6 +220,11 @@ def evaluate_canonical(
                          f"support a model: {outcome.message}")
     model = outcome.model
     y = test[TARGET].cast(pl.Int8).to_numpy()
+    # Every candidate refitted the same way, for reference only (the choice was made above).
+    encoding = model.encoding
+    refitted = {kind: model if kind == outcome.chosen else fit_kind(kind, train, encoding,
+                                                                    cfg.model)
+                for kind in cfg.model.candidates}
     return {
         "method": f"point-in-time snapshots, trained before {split_date} (label horizon "
                   f"{cfg.model.horizon_days} days), measured on snapshots from it",
@@ -225,6 +235,9 @@ def evaluate_canonical(
         "calibration": model.calibration.method,
         "held_out": probability_metrics(y, model.probability(model.encoding.matrix(test))),
         "inner_validation": outcome.candidates,
+        "candidates_held_out": {
+            kind: probability_metrics(y, m.probability(m.encoding.matrix(test)))
+            for kind, m in refitted.items()},
         "rules_only_baseline": {"icp_fit": ranking_metrics(y, test["icp_fit"].to_numpy())},
         "drift": validation_drift(train, test, model, cfg.model),
         "seed": cfg.model.seed,

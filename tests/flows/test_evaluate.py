@@ -28,6 +28,8 @@ def test_canonical_inputs_are_measured_on_later_snapshots(
     assert report["data"]["train_snapshots"] > 0 and report["data"]["test_snapshots"] > 0
     assert report["chosen"] in report["inner_validation"]
     held_out = report["held_out"]
+    assert set(report["candidates_held_out"]) == set(report["inner_validation"])
+    assert report["candidates_held_out"][report["chosen"]] == held_out
     assert held_out["rows"] == report["data"]["test_snapshots"]
     assert held_out["roc_auc"] > report["rules_only_baseline"]["icp_fit"]["roc_auc"]
     drift = report["drift"]
