@@ -10,6 +10,8 @@ from threadpoolctl import threadpool_limits
 from scoring.conversion.calibration import METHODS, CalibrationMethod
 from scoring.conversion.encoding import OTHER, FeatureEncoding, FeatureSpec, fit_encoding
 from scoring.conversion.estimators import (
+    MAX_BOOSTING_ROUNDS,
+    MIN_BOOSTING_ROUNDS,
     NUMERIC_TRANSFORMS,
     TrainedModel,
     fit_model,
@@ -207,6 +209,18 @@ def test_same_seed_gives_the_same_model(kind: str) -> None:
     np.testing.assert_array_equal(first.probability(matrix), second.probability(matrix))
     np.testing.assert_array_equal(first.contributions(matrix)[1],
                                   second.contributions(matrix)[1])
+
+
+def test_boosting_rounds_are_chosen_out_of_fold_fewer_for_a_label_it_cannot_learn() -> None:
+    learnable = fitted("gradient_boosting").estimator.n_iter_
+    assert MIN_BOOSTING_ROUNDS <= learnable < MAX_BOOSTING_ROUNDS
+    coin_flips = np.random.default_rng(3).random(TRAINING.height) < 0.4
+    noise = fit_model("gradient_boosting", ENCODING, ENCODING.matrix(TRAINING),
+                      coin_flips.astype(np.int8), TRAINING["lead_id"].to_numpy(), seed=7,
+                      isotonic_min_rows=1000)
+    # nothing to learn: more rounds only fit noise, so out of fold the fewest rounds do best
+    assert noise.estimator.n_iter_ < learnable
+    assert noise.estimator.n_iter_ <= 3 * MIN_BOOSTING_ROUNDS
 
 
 def test_unknown_kind_is_an_error() -> None:
