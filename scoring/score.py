@@ -81,8 +81,7 @@ def _predicted(frame: pl.DataFrame, verdict: ModelVerdict) -> pl.DataFrame:
             empty.alias("factors_down"),
         )
     matrix = model.encoding.matrix(frame)
-    probability = model.probability(matrix)
-    _, contributions = model.contributions(matrix)
+    probability, contributions = model.explained(matrix)
     factors = top_factors(frame, contributions, model.encoding)
     return frame.with_columns(
         pl.Series("conversion_probability", probability).round(4),

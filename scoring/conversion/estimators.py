@@ -157,8 +157,19 @@ class TrainedModel:
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias per row, contribution matrix rows x features) decomposing the raw score."""
         if self.kind == "logistic":
-            return _linear_contributions(self, x)
+            return _linear_contributions(self, _transformed(self, x))
         return _tree_path_contributions(self.estimator, x)
+
+    def explained(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probability, contribution matrix) of each row: what `probability` and
+        `contributions` give, with the logistic candidate's input transformed once for both
+        (its spline basis is the costliest step of scoring a row)."""
+        if self.kind != "logistic":
+            return self.probability(x), _tree_path_contributions(self.estimator, x)[1]
+        z = _transformed(self, x)
+        raw = np.asarray(self.estimator.named_steps["model"].decision_function(z),
+                         dtype=np.float64).ravel()
+        return self.calibration.probability(raw), _linear_contributions(self, z)[1]
 
 
 @dataclass(frozen=True)
@@ -266,21 +277,28 @@ def _source_feature_of_columns(prep: ColumnTransformer) -> np.ndarray:
     return np.array([int(re.search(r"x(\d+)", n).group(1)) for n in names])  # type: ignore[union-attr]
 
 
-def _linear_contributions(model: TrainedModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _transformed(model: TrainedModel, x: np.ndarray) -> np.ndarray:
+    """The logistic candidate's design matrix of `x` (what its linear model multiplies)."""
+    prep = model.estimator.named_steps["prep"]
+    return np.asarray(prep.transform(model_input(x, model.encoding, model.transform)),
+                      dtype=np.float64)
+
+
+def _linear_contributions(model: TrainedModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Needs `z`, the design matrix (`_transformed`). Each input feature's contribution is the
+    sum over the design columns it became of (value - training mean) x coefficient."""
     prep = model.estimator.named_steps["prep"]
     linear = model.estimator.named_steps["model"]
-    z = np.asarray(prep.transform(model_input(x, model.encoding, model.transform)),
-                   dtype=np.float64)
     coef = linear.coef_.ravel()
     assert model.linear_baseline is not None
-    per_column = (z - model.linear_baseline) * coef
     source = _source_feature_of_columns(prep)
-    n_features = x.shape[1]
-    contributions = np.zeros((x.shape[0], n_features), dtype=np.float64)
-    for feature in range(n_features):
-        contributions[:, feature] = per_column[:, source == feature].sum(axis=1)
+    # Column -> feature membership (0/1), so the sums per feature are one matrix product
+    # rather than a masked copy of the design matrix per feature.
+    membership = np.zeros((z.shape[1], len(model.encoding.names)), dtype=np.float64)
+    membership[np.arange(z.shape[1]), source] = 1.0
+    contributions = ((z - model.linear_baseline) * coef) @ membership
     bias = float(linear.intercept_[0] + coef @ model.linear_baseline)
-    return np.full(x.shape[0], bias), contributions
+    return np.full(z.shape[0], bias), contributions
 
 
 def _expected_node_values(nodes: np.ndarray) -> np.ndarray:

@@ -187,7 +187,9 @@ def _phrased_picks(
     for index, rows in picks.group_by("feature", maintain_order=True):
         name = names[int(index[0])]
         phrase = (known.get(name) or _generic(name, frame.schema[name]))(pl.col(name))
-        written = frame[rows["row"].to_numpy()].select(phrase.alias("text"))
+        # Gather only the columns the phrase reads (one or two), not the whole row.
+        read = frame.select(list(dict.fromkeys(phrase.meta.root_names())))
+        written = read[rows["row"].to_numpy()].select(phrase.alias("text"))
         parts.append(rows.select("row", "slot").with_columns(written["text"]))
     schema = {"row": pl.Int64, "slot": pl.Int32, "text": pl.String}
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)

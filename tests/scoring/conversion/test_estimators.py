@@ -120,6 +120,15 @@ def test_bias_plus_contributions_equals_raw_score(model: TrainedModel, frame: pl
                                rtol=0, atol=1e-9)
 
 
+def test_explained_gives_the_probability_and_contributions_of_the_separate_calls(
+    model: TrainedModel,
+) -> None:
+    matrix = ENCODING.matrix(SCORING)
+    probability, contributions = model.explained(matrix)
+    np.testing.assert_array_equal(probability, model.probability(matrix))
+    np.testing.assert_array_equal(contributions, model.contributions(matrix)[1])
+
+
 def test_contributions_are_not_all_on_one_feature(model: TrainedModel) -> None:
     _, contributions = model.contributions(ENCODING.matrix(SCORING))
     strength = np.abs(contributions).mean(axis=0)
