@@ -15,8 +15,9 @@ their helper columns are computed once; see ``_in_stages``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from functools import partial
+from functools import cache, partial
 
 import polars as pl
 
@@ -91,9 +92,51 @@ def null_if_missing(expr: pl.Expr, missing_values: Sequence[str]) -> pl.Expr:
     The comparison is on the trimmed value, case-insensitively. Returns the trimmed text.
     """
     trimmed = expr.str.replace_all(INVISIBLE_CHARACTERS, "").str.strip_chars()
-    placeholders = sorted({m.strip().lower() for m in missing_values})
-    is_placeholder = trimmed.str.to_lowercase().is_in(placeholders)
-    return pl.when(is_placeholder).then(None).otherwise(trimmed)
+    placeholders = {m.strip().lower() for m in missing_values}
+    spellings = _case_spellings(placeholders)
+    if spellings is None:  # a long placeholder: too many spellings, compare lower-cased
+        return pl.when(~trimmed.str.to_lowercase().is_in(sorted(placeholders))).then(trimmed)
+    # Every upper/lower-case spelling of the few placeholders, so that no lower-cased copy of
+    # every value is made (that copy is most of this step's cost on a large export).
+    return pl.when(~trimmed.is_in(spellings)).then(trimmed)
+
+
+_MAX_SPELLINGS = 4096
+
+
+@cache
+def _every_character() -> pl.DataFrame:
+    """Every Unicode character (surrogates aside) and, in `lower`, polars' lower case of it."""
+    chars = pl.Series("char", [chr(c) for c in range(sys.maxunicode + 1)
+                               if not 0xD800 <= c <= 0xDFFF])
+    return pl.DataFrame({"char": chars, "lower": chars.str.to_lowercase()})
+
+
+def _lower_cased_to(chars: set[str]) -> dict[str, list[str]]:
+    """Each of `chars` (lower case) -> every character polars lower-cases to it alone ("k":
+    k, K and the Kelvin sign)."""
+    table = _every_character().filter(pl.col("lower").is_in(sorted(chars)))
+    found: dict[str, list[str]] = {c: [] for c in chars}
+    for char, lower in table.iter_rows():
+        found[lower].append(char)
+    return found
+
+
+def _case_spellings(words: set[str]) -> list[str] | None:
+    """Every text that lower-cases to one of `words` ("na": na, nA, Na, NA), so that comparing
+    with them equals comparing lower-cased text; None when there would be more than
+    _MAX_SPELLINGS."""
+    spellings: set[str] = set()
+    cases_of = _lower_cased_to({char for word in words for char in word})
+    for word in words:
+        variants = [""]
+        for char in word:
+            cases = cases_of[char] or [char]
+            variants = [v + c for v in variants for c in cases]
+            if len(spellings) + len(variants) > _MAX_SPELLINGS:
+                return None
+        spellings.update(variants)
+    return sorted(spellings)
 
 
 def did_not_parse(present: pl.Expr, parsed: pl.Expr) -> pl.Expr:

@@ -126,8 +126,8 @@ _KINDS: dict[type[pl.DataType], str] = {
 }
 
 _P = "__ls_"  # prefix of this module's helper columns
-_REASON = f"{_P}reason"
-_BASE_REASON = f"{_P}base_reason"
+_BAD = f"{_P}bad"  # Boolean: the row fails a check of its own (not counting a repeated key)
+_KEEP = f"{_P}keep"  # Boolean: the row is valid
 _FIRST_ROW = f"{_P}first_row"
 
 
@@ -189,30 +189,36 @@ def validate_source(
     extras = [n for n in data_columns if n not in source.dtypes]
 
     # Text first, then values from it: polars does not reliably share the cleaning between
-    # the two (nor across the parsers), so each helper column is materialized once.
+    # the two (nor across the parsers), so each helper column is materialized once. A native
+    # (Parquet) column converted without text gets no text column: its text is needed only to
+    # quote it in a quarantine reason or value issue, written for those few rows alone.
+    texts = {c.name: _Text.of(c, schema[c.name]) for c in present}
     typed = raw.with_columns(
-        _text_column(c, schema[c.name], cfg).alias(_text(c.name)) for c in present
+        _text_column(c, schema[c.name], cfg).alias(_text(c.name))
+        for c in present if texts[c.name].materialized
     ).with_columns(
         _value_column(c, schema[c.name], cfg, decimal_comma).alias(_value(c.name))
         for c in present
     )
     # The three outputs share this plan: collected together (pl.collect_all), polars computes
     # it once. (A `drop` or `cache` here defeats that sharing in polars 2.1: do not add one.)
-    flagged = _flag(typed, source, present, has_raw_error=RAW_ERROR in schema)
+    checks = _checks(source, present, texts, has_raw_error=RAW_ERROR in schema)
+    flagged = _flag(typed, source, present, texts, checks)
+    keep = pl.col(_KEEP)
 
-    valid = flagged.filter(pl.col(_REASON) == "").select(
+    valid = flagged.filter(keep).select(
         *(_valid_column(c, schema) for c in source.columns),
         *extras,
         pl.col(SOURCE_ROW).cast(pl.Int64),
     )
-    quarantine = flagged.filter(pl.col(_REASON) != "").select(
+    quarantine = flagged.filter(~keep).select(
         pl.lit(source.name).alias("source"),
         pl.lit(file_label).alias("source_file"),
         pl.col(SOURCE_ROW).cast(pl.Int64),
-        pl.col(_REASON).alias("reason"),
+        _reason(checks, source.key).alias("reason"),
         pl.struct(data_columns).struct.json_encode().alias("record"),
     )
-    return Validated(valid, quarantine, _value_issues(flagged, present))
+    return Validated(valid, quarantine, _value_issues(flagged, present, texts))
 
 
 # ---- typing -------------------------------------------------------------------------------------
@@ -361,83 +367,128 @@ def _kind(dtype: pl.DataType) -> str:
 # ---- quarantine ---------------------------------------------------------------------------------
 
 
-def _flag(
-    typed: pl.LazyFrame, source: Source, present: Sequence[Column], *, has_raw_error: bool
-) -> pl.LazyFrame:
-    """Add the quarantine reason ("" when the row is valid) and the value issues list."""
+@dataclass(frozen=True)
+class _Text:
+    """How a check reads a column's value as text: `ref` (the text) and `present` (text not
+    null); `materialized` when the text is a helper column of its own (text columns, and
+    native ones converted through text), else the native value cast where it is needed."""
+
+    ref: pl.Expr
+    present: pl.Expr
+    materialized: bool
+
+    @staticmethod
+    def of(column: Column, dtype: pl.DataType) -> _Text:
+        if _needs_text(column, dtype):
+            ref = pl.col(_text(column.name))
+            return _Text(ref, ref.is_not_null(), materialized=True)
+        raw = pl.col(column.name)
+        as_text = (raw.cast(pl.List(pl.String), strict=False).list.join("|")
+                   if isinstance(dtype, pl.List) else raw.cast(pl.String, strict=False))
+        return _Text(as_text, raw.is_not_null(), materialized=False)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One quarantine check: `problem` (Boolean, never null) and the `message` saying it,
+    written only for the rows that have a problem."""
+
+    problem: pl.Expr
+    message: pl.Expr
+
+
+def _checks(source: Source, present: Sequence[Column], texts: dict[str, _Text], *,
+            has_raw_error: bool) -> list[_Check]:
     checks = [
-        *_required_checks(present),
+        *_required_checks(present, texts),
         *_vocabulary_checks(present),
         *_reference_checks(source, present),
     ]
     if has_raw_error:
-        checks.append(pl.col(RAW_ERROR))
-    # A check is a message or null; the row's reason is the messages joined, "" when none.
-    base = pl.concat_str(checks, separator="; ", ignore_nulls=True)
-    issues = [
-        pl.when(problem).then(pl.col(_text(name))).alias(_issue(name))
-        for name, (problem, _) in _issue_checks(present).items()
-    ]
-    flagged = typed.with_columns(base.alias(_BASE_REASON), *issues)
-    return _flag_duplicates(flagged, source.key)
-
-
-def _required_checks(present: Sequence[Column]) -> list[pl.Expr]:
-    checks: list[pl.Expr] = []
-    for column in (c for c in present if c.required):
-        text, value = pl.col(_text(column.name)), pl.col(_value(column.name))
-        checks.append(pl.when(text.is_null()).then(pl.lit(f"required {column.name} is missing")))
-        if column.dtype != pl.String:
-            message = f"{column.name} '{{}}' is not a valid {_kind(column.dtype)}"
-            checks.append(
-                pl.when(text.is_not_null() & value.is_null()).then(pl.format(message, text))
-            )
-        if _is_temporal(column.dtype):
-            early = (f"{column.name} '{{}}' is before {EARLIEST_PLAUSIBLE_DATE}: "
-                     "not a plausible date")
-            checks.append(pl.when(_too_early(column)).then(pl.format(early, text)))
+        raw_error = pl.col(RAW_ERROR)
+        checks.append(_Check(raw_error.is_not_null() & (raw_error != ""), raw_error))
     return checks
 
 
-def _vocabulary_checks(present: Sequence[Column]) -> list[pl.Expr]:
-    checks: list[pl.Expr] = []
+def _flag(
+    typed: pl.LazyFrame, source: Source, present: Sequence[Column], texts: dict[str, _Text],
+    checks: Sequence[_Check],
+) -> pl.LazyFrame:
+    """Add _BAD, _KEEP and one Boolean issue column per column that can have a value issue.
+
+    Only Booleans here: the reasons and issue texts are written after the filters, for the
+    rows they concern (a format over every row of a large export costs more than the checks).
+    """
+    bad = pl.any_horizontal(c.problem.fill_null(False) for c in checks) if checks else pl.lit(False)
+    issues = [problem.fill_null(False).alias(_issue(name))
+              for name, (problem, _) in _issue_checks(present, texts).items()]
+    flagged = typed.with_columns(bad.alias(_BAD), *issues)
+    return _flag_duplicates(flagged, source.key)
+
+
+def _reason(checks: Sequence[_Check], key: str | None) -> pl.Expr:
+    """The quarantine reason of a row that is not kept: its checks' messages joined, else (a
+    repeated key) which row it repeats."""
+    own = pl.concat_str([pl.when(c.problem).then(c.message) for c in checks], separator="; ",
+                        ignore_nulls=True) if checks else pl.lit("")
+    if key is None:
+        return own
+    repeated = pl.format(f"duplicate {key} '{{}}' (first at row {{}})", pl.col(_value(key)),
+                         pl.col(_FIRST_ROW))
+    return pl.when(pl.col(_BAD)).then(own).otherwise(repeated)
+
+
+def _required_checks(present: Sequence[Column], texts: dict[str, _Text]) -> list[_Check]:
+    checks: list[_Check] = []
+    for column in (c for c in present if c.required):
+        text, value = texts[column.name], pl.col(_value(column.name))
+        checks.append(_Check(~text.present, pl.lit(f"required {column.name} is missing")))
+        if column.dtype != pl.String:
+            message = f"{column.name} '{{}}' is not a valid {_kind(column.dtype)}"
+            checks.append(_Check(text.present & value.is_null(), pl.format(message, text.ref)))
+        if _is_temporal(column.dtype):
+            early = (f"{column.name} '{{}}' is before {EARLIEST_PLAUSIBLE_DATE}: "
+                     "not a plausible date")
+            checks.append(_Check(_too_early(column).fill_null(False),
+                                 pl.format(early, text.ref)))
+    return checks
+
+
+def _vocabulary_checks(present: Sequence[Column]) -> list[_Check]:
+    checks: list[_Check] = []
     for column in (c for c in present if c.name in VOCABULARIES):
         value = pl.col(_value(column.name))
         known = ", ".join(VOCABULARIES[column.name])
         message = f"{column.name} '{{}}' is not one of: {known}"
-        checks.append(
-            pl.when(value.is_not_null() & ~value.is_in(VOCABULARIES[column.name])).then(
-                pl.format(message, value)
-            )
-        )
+        checks.append(_Check(value.is_not_null() & ~value.is_in(VOCABULARIES[column.name]),
+                             pl.format(message, value)))
     return checks
 
 
-def _reference_checks(source: Source, present: Sequence[Column]) -> list[pl.Expr]:
+def _reference_checks(source: Source, present: Sequence[Column]) -> list[_Check]:
     names = [c.name for c in present if c.name in REFERENCE_COLUMNS.get(source.name, ())]
     if not names:
         return []
     wanted = " or ".join(REFERENCE_COLUMNS[source.name])
     missing = pl.all_horizontal(pl.col(_value(n)).is_null() for n in names)
-    return [pl.when(missing).then(pl.lit(f"no {wanted} to say whom the row is about"))]
+    return [_Check(missing, pl.lit(f"no {wanted} to say whom the row is about"))]
 
 
 def _flag_duplicates(flagged: pl.LazyFrame, key: str | None) -> pl.LazyFrame:
-    """Quarantine repeats of the key; the first *otherwise valid* row (by source_row) is kept.
+    """Add _KEEP: not _BAD and not a repeat of the key; the first *otherwise valid* row (by
+    source_row) is kept (and _FIRST_ROW, that row, for the repeats' reason).
 
     A key's first row may itself be quarantined (say, a bad date): then the next good row is
     the one kept, rather than losing the key altogether.
     """
-    base = pl.col(_BASE_REASON)
+    ok = ~pl.col(_BAD)
     if key is None:
-        return flagged.with_columns(base.alias(_REASON))
+        return flagged.with_columns(ok.alias(_KEEP))
     value = pl.col(_value(key))
-    ok = base == ""
     first = pl.when(ok & value.is_not_null()).then(pl.col(SOURCE_ROW)).min().over(value)
     repeat = ok & value.is_not_null() & (pl.col(SOURCE_ROW) != pl.col(_FIRST_ROW))
-    message = pl.format(f"duplicate {key} '{{}}' (first at row {{}})", value, pl.col(_FIRST_ROW))
     return flagged.with_columns(first.alias(_FIRST_ROW)).with_columns(
-        pl.when(repeat).then(message).otherwise(base).alias(_REASON)
+        (ok & ~repeat).alias(_KEEP)
     )
 
 
@@ -448,41 +499,44 @@ def _issue(name: str) -> str:
     return f"{_P}issue_{name}"
 
 
-def _issue_checks(present: Sequence[Column]) -> dict[str, tuple[pl.Expr, str]]:
+def _issue_checks(present: Sequence[Column], texts: dict[str, _Text]
+                  ) -> dict[str, tuple[pl.Expr, str]]:
     """Per column that can have a value issue: when it has one, and what to call it."""
     checks: dict[str, tuple[pl.Expr, str]] = {}
     for column in present:
-        text, value = pl.col(_text(column.name)), pl.col(_value(column.name))
+        text, value = texts[column.name].present, pl.col(_value(column.name))
         if column.name == "country":
             problem = value.is_not_null() & ~value.is_in(sorted(ISO_COUNTRIES))
             checks[column.name] = (problem, "unknown country")
         elif _is_temporal(column.dtype) and not column.required:
-            problem = text.is_not_null() & (value.is_null() | _too_early(column))
+            problem = text & (value.is_null() | _too_early(column))
             checks[column.name] = (problem, f"not a valid {_kind(column.dtype)} (or before "
                                             f"{EARLIEST_PLAUSIBLE_DATE.year})")
         elif column.dtype != pl.String and not column.required:
-            problem = text.is_not_null() & value.is_null()
+            problem = text & value.is_null()
             checks[column.name] = (problem, f"not a valid {_kind(column.dtype)}")
     return checks
 
 
-def _value_issues(flagged: pl.LazyFrame, present: Sequence[Column]) -> pl.LazyFrame:
+def _value_issues(flagged: pl.LazyFrame, present: Sequence[Column], texts: dict[str, _Text]
+                  ) -> pl.LazyFrame:
     """Issues of the rows in ``valid`` only (a quarantined row has its reason instead).
 
     Each issue column holds the offending text or null; unpivoting them gives one row per
     issue, in row order and, within a row, in schema order.
     """
-    checks = _issue_checks(present)
+    checks = _issue_checks(present, texts)
     if not checks:
         return pl.LazyFrame(schema=VALUE_ISSUE_SCHEMA)
     names = list(checks)
-    any_issue = pl.any_horizontal(pl.col(_issue(n)).is_not_null() for n in names)
+    any_issue = pl.any_horizontal(pl.col(_issue(n)) for n in names)
     # One when/then, not `valid & any_issue`: polars splits a conjunction into a filter equal
     # to valid's, and two equal filters stop it sharing the plan between the three outputs.
-    wanted = pl.when(pl.col(_REASON) == "").then(any_issue).otherwise(False)
+    wanted = pl.when(pl.col(_KEEP)).then(any_issue).otherwise(False)
     return (
         flagged.filter(wanted)
-        .select(pl.col(SOURCE_ROW).cast(pl.Int64), *(pl.col(_issue(n)).alias(n) for n in names))
+        .select(pl.col(SOURCE_ROW).cast(pl.Int64),
+                *(pl.when(pl.col(_issue(n))).then(texts[n].ref).alias(n) for n in names))
         .unpivot(index=SOURCE_ROW, variable_name="column", value_name="value")
         .drop_nulls("value")
         .sort(SOURCE_ROW, maintain_order=True)

@@ -53,6 +53,17 @@ def test_real_values_are_kept_trimmed() -> None:
     ]
 
 
+def test_placeholders_match_in_every_case_as_lower_casing_would() -> None:
+    # The comparison goes through every spelling of the placeholders rather than a lower-cased
+    # copy of each value; a placeholder too long to spell out is compared lower-cased.
+    long_placeholder = "not applicable at this time"
+    missing = ["select", "(none)", long_placeholder]
+    values = ["sElEcT", "SELECT", "(NoNe)", "Not Applicable At This Time", "selects", "none"]
+    expected = [None, None, None, None, "selects", "none"]
+    assert _parsed(lambda e: null_if_missing(e, missing), values) == expected
+    assert _parsed(lambda e: null_if_missing(e, ["select", "(none)"]), values[:3]) == [None] * 3
+
+
 def test_did_not_parse_tells_bad_values_from_missing_ones() -> None:
     frame = pl.DataFrame({"v": ["12", "lots", "N/A", None]})
     text = null_if_missing(pl.col("v"), ["n/a"])
