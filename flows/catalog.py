@@ -215,6 +215,42 @@ def read_sources(
     }
 
 
+def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, SourceInput]:
+    """Every source's validated frames written once as Parquet under `folder` (the run's
+    staging folder), and the sources handed back reading those files.
+
+    Validation (parsing, checks, placeholders) is the costliest pass over a large export, and
+    each later step reads the validated rows again (dedupe, attribution, the quarantine, the
+    counts, the newest record): from typed Parquet each such read is a cheap scan of the
+    columns it needs. Written in one streaming pass per source (`valid`, `quarantine` and
+    `value_issues` share their plan), so memory does not grow with the file. A malformed file
+    surfaces here, as an InputError naming it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = ("valid", "quarantine", "value_issues")
+    sinks: list[pl.LazyFrame] = []
+    written: dict[tuple[str, str], Path] = {}
+    for name, source in sources.items():
+        if not source.file_info.present:
+            continue  # an absent source is an empty frame already
+        for part in parts:
+            frame: pl.LazyFrame = getattr(source.validated, part)
+            if frame.collect_schema().len() == 0:
+                continue
+            path = written[(name, part)] = folder / f"{name}.{part}.parquet"
+            sinks.append(frame.sink_parquet(path, lazy=True))
+    rows = {name: s.raw_rows for name, s in sources.items()}
+    with read_errors_named(sources):
+        counted = pl.collect_all([*sinks, *rows.values()])[len(sinks):]
+    staged: dict[str, SourceInput] = {}
+    for (name, source), count in zip(sources.items(), counted, strict=True):
+        frames = {part: (pl.scan_parquet(written[(name, part)]) if (name, part) in written
+                         else getattr(source.validated, part)) for part in parts}
+        staged[name] = SourceInput(source.name, source.file_label, Validated(**frames),
+                                   count.lazy(), source.file_info)
+    return staged
+
+
 # ---- the datasets ------------------------------------------------------------------------------
 
 Format = Literal["csv or parquet", "parquet", "csv", "markdown", "html", "json"]

@@ -34,6 +34,7 @@ from flows.catalog import (
     previous_scores,
     read_errors_named,
     read_sources,
+    staged_sources,
     storage_for,
     writing,
 )
@@ -178,6 +179,12 @@ def read_inputs(
 
 
 @task(**_IO_TASK)
+def validate_inputs(sources: dict[str, SourceInput], staging: Path) -> dict[str, SourceInput]:
+    """Validate every source once, into Parquet in the staging folder (`staged_sources`)."""
+    return staged_sources(sources, staging / "validated")
+
+
+@task(**_IO_TASK)
 def prepare_inputs(sources: dict[str, SourceInput], cfg: Config, as_of: date) -> Prepared:
     frames = {name: s.validated.valid for name, s in sources.items()}
     files = {name: s.file_label for name, s in sources.items()}
@@ -204,14 +211,24 @@ def _collect_named(frames: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
     return dict(zip(frames, pl.collect_all(list(frames.values())), strict=True))
 
 
+# The prepared inputs only the features read: a partitioned run reads them per partition from
+# its files, so the flow leaves them as scans rather than holding every partition's at once.
+FEATURE_ONLY_INPUTS = ("activities", "opportunities", "companies", "events")
+
+
 @task(**_IO_TASK)
-def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Materialized:
-    """Collect the prepared inputs and every report frame in one pass over the inputs."""
+def materialize(sources: dict[str, SourceInput], prepared: Prepared,
+                partitioned: bool = False) -> Materialized:
+    """Collect the prepared inputs and every report frame in one pass over the inputs
+    (`partitioned`: all but FEATURE_ONLY_INPUTS, which stay lazy)."""
     validation_quarantine = [s.validated.quarantine for s in sources.values()
                              if _present(s.validated.quarantine)]
     issues = [s.validated.value_issues.with_columns(pl.lit(n).alias("source"))
               for n, s in sources.items() if _present(s.validated.value_issues)]
-    inputs = {f.name: getattr(prepared.inputs, f.name) for f in fields(PreparedInputs)}
+    inputs = {f.name: getattr(prepared.inputs, f.name) for f in fields(PreparedInputs)
+              if not (partitioned and f.name in FEATURE_ONLY_INPUTS)}
+    lazy = {name: getattr(prepared.inputs, name) for name in FEATURE_ONLY_INPUTS
+            if name not in inputs}
     reports = {
         "quarantine": pl.concat([*validation_quarantine, prepared.quarantine],
                                 how="diagonal_relaxed").sort("source", "source_row", "reason"),
@@ -228,7 +245,7 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared) -> Material
     with read_errors_named(sources):
         got = _collect_named({**inputs, **reports, **rows_read, **rejected})
     return Materialized(
-        inputs=PreparedInputs(**{name: got[name].lazy() for name in inputs}),
+        inputs=PreparedInputs(**{name: got[name].lazy() for name in inputs}, **lazy),
         quarantine=got["quarantine"],
         value_issues=got["value_issues"],
         duplicates=got["duplicates"],
@@ -390,7 +407,8 @@ def score_date(
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
         with _timed(timings, "read_and_validate"):
-            sources = read_inputs(inputs, cfg, staging / "work", profile)
+            sources = validate_inputs(read_inputs(inputs, cfg, staging / "work", profile),
+                                      staging)
         parts = partitions or cfg.run.partitions
         layout = PartitionLayout(staging / "partitions", parts) if parts > 1 else None
         with _timed(timings, "prepare"):
@@ -402,7 +420,7 @@ def score_date(
         else:
             logger.info("As of %s, model %s (%s)", as_of, verdict.version, model.why)
         with _timed(timings, "collect_inputs"):
-            materialized = materialize(sources, prepared)
+            materialized = materialize(sources, prepared, partitioned=layout is not None)
         check_as_of(as_of, materialized.newest_record, cfg)
         warnings = check_losses(sources, materialized, cfg)
         for warning in warnings:

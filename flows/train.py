@@ -39,6 +39,7 @@ from flows.score import (
     materialize,
     prepare_inputs,
     read_inputs,
+    validate_inputs,
 )
 from scoring.conversion.card import card_markdown, model_card
 from scoring.conversion.encoding import canonical_feature_spec
@@ -110,7 +111,7 @@ def train_flow(
     for step in recovered:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
-        sources = read_inputs(inputs, cfg, staging / "work", profile)
+        sources = validate_inputs(read_inputs(inputs, cfg, staging / "work", profile), staging)
         prepared = prepare_inputs(sources, cfg, as_of)
         held = materialize(sources, prepared)
         check_as_of(as_of, held.newest_record, cfg)
