@@ -47,7 +47,11 @@ def build_features(
     firmographics = firmographic_features(
         snapshots, inputs.lead_companies, inputs.companies, cfg.features
     )
-    with_company = firmographics.select(*SNAPSHOT_KEY, "company_key")
+    # The company of each snapshot straight from lead_companies (one row per lead), not from
+    # `firmographics`: a plan that reused it would compute its as-of join again per use.
+    with_company = snapshots.join(
+        inputs.lead_companies.select("lead_id", "company_key"), on="lead_id", how="left"
+    ).select(*SNAPSHOT_KEY, "company_key")
     parts = [
         lead_features(snapshots, inputs.leads, inputs.lead_companies),
         engagement_features(snapshots, inputs.activities, cfg.features, cfg.stages),
