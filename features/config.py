@@ -7,7 +7,7 @@ the file is I/O and lives in ``flows``; this module only validates a parsed mapp
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,17 @@ from pydantic import (
 
 from features.errors import ConfigError
 from features.schema import ACTIVITY_TYPES
+
+_Item = TypeVar("_Item", int, str)
+
+
+def each_once(values: tuple[_Item, ...], noun: str) -> tuple[_Item, ...]:
+    """`values` unchanged, or ValueError naming the repeated ones (a config list that must
+    name each item once)."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"each {noun} once (repeated: {repeated})")
+    return values
 
 
 class _Frozen(BaseModel):
@@ -158,10 +169,7 @@ class FeaturesConfig(_Frozen):
     @field_validator("engagement_windows_days")
     @classmethod
     def _distinct_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        repeated = sorted({w for w in value if value.count(w) > 1})
-        if repeated:
-            raise ValueError(f"each window once (repeated: {repeated})")
-        return value
+        return each_once(value, "window")
 
 
 class IngestConfig(_Frozen):
@@ -227,10 +235,7 @@ class ModelConfig(_Frozen):
     @field_validator("numeric_transforms", "calibration_methods", "candidates")
     @classmethod
     def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({v for v in value if value.count(v) > 1})
-        if repeated:
-            raise ValueError(f"each value once (repeated: {repeated})")
-        return value
+        return each_once(value, "value")
 
 
 class ScheduleConfig(_Frozen):

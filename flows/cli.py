@@ -45,22 +45,22 @@ def _as_of(text: str) -> date:
     return when
 
 
-def _count(text: str) -> int:
+def _at_least_one(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
 def _add_scale_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--partitions", type=_count, default=None, metavar="N",
+    parser.add_argument("--partitions", type=_at_least_one, default=None, metavar="N",
                         help="prepare and score the leads in N partitions (same output; memory "
                              "bounded by a partition); default: [run].partitions of the "
                              "config (1), or --workers")
-    parser.add_argument("--workers", type=_count, default=None, metavar="N",
+    parser.add_argument("--workers", type=_at_least_one, default=None, metavar="N",
                         help="run the partitions in parallel on a local Dask cluster of N "
                              "workers")
     parser.add_argument("--dask-address", default=None, metavar="tcp://HOST:PORT",
@@ -183,16 +183,6 @@ def _add_changes_only(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--changes-only", action="store_true",
                         help="also write exports/as_of=D/leads_for_crm_changes.csv: only the "
                              "leads that are new or changed stage since the previous run")
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
 
 
 def _add_backfill_command(commands: argparse._SubParsersAction[Any]) -> None:

@@ -244,13 +244,17 @@ def _text_column(column: Column, dtype: pl.DataType, cfg: IngestConfig) -> pl.Ex
 
     "Present but did not parse" is then ``text not null and value null``.
     """
-    if isinstance(dtype, pl.List):  # a native list (Parquet) reads as its items joined
-        text = pl.col(column.name).cast(pl.List(pl.String), strict=False).list.join("|")
-    else:
-        text = pl.col(column.name).cast(pl.String, strict=False)
+    text = _as_text(pl.col(column.name), dtype)
     if _needs_text(column, dtype):
         return null_if_missing(text, cfg.missing_values)
     return text
+
+
+def _as_text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A value of type `dtype` as text; a native list (Parquet) reads as its items joined."""
+    if isinstance(dtype, pl.List):
+        return raw.cast(pl.List(pl.String), strict=False).list.join("|")
+    return raw.cast(pl.String, strict=False)
 
 
 def _value_column(
@@ -383,9 +387,7 @@ class _Text:
             ref = pl.col(_text(column.name))
             return _Text(ref, ref.is_not_null(), materialized=True)
         raw = pl.col(column.name)
-        as_text = (raw.cast(pl.List(pl.String), strict=False).list.join("|")
-                   if isinstance(dtype, pl.List) else raw.cast(pl.String, strict=False))
-        return _Text(as_text, raw.is_not_null(), materialized=False)
+        return _Text(_as_text(raw, dtype), raw.is_not_null(), materialized=False)
 
 
 @dataclass(frozen=True)
