@@ -8,6 +8,7 @@ so a salesperson can see that fit may be understated for lack of data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import polars as pl
 
@@ -100,12 +101,44 @@ def _points_label(rule: IcpRule) -> str:
     return f"{rule.name} ({sign}{rule.points:g})"
 
 
+# A row's list of names is built from a bit mask of its true conditions: rows share a few
+# hundred distinct masks at most, so each list is made once per distinct mask instead of once
+# per row (pl.concat_list of one when/then per condition costs seconds per million rows).
+# Int64 bits: conditions past 62 go into a further mask, and the lists are concatenated.
+_BITS_PER_MASK = 62
+
+
+def _bit_mask(conditions: Sequence[pl.Expr]) -> pl.Expr:
+    """An Int64 with bit i set where conditions[i] is true (null counts as false)."""
+    return pl.sum_horizontal(
+        [pl.when(c).then(pl.lit(1 << i, dtype=pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
+         for i, c in enumerate(conditions)]
+    )
+
+
+def _names_of_bits(mask: pl.Series, names: Sequence[str]) -> pl.Series:
+    """For each mask value, the names whose bit is set, in the order of `names`."""
+    distinct = mask.unique().sort()
+    lists = pl.Series(
+        [[n for i, n in enumerate(names) if m >> i & 1] for m in distinct.to_list()],
+        dtype=pl.List(pl.String),
+    )
+    return lists.gather(distinct.search_sorted(mask))
+
+
 def _named_where(conditions: Sequence[tuple[pl.Expr, str]]) -> pl.Expr:
-    """A list of the names whose condition is true (an empty list when none)."""
+    """A list of the names whose condition is true (an empty list when none), in order."""
     if not conditions:
         return pl.lit([], dtype=pl.List(pl.String))
-    names = [pl.when(c).then(pl.lit(n)) for c, n in conditions]
-    return pl.concat_list(names).list.drop_nulls()
+    parts = []
+    for start in range(0, len(conditions), _BITS_PER_MASK):
+        chunk = conditions[start:start + _BITS_PER_MASK]
+        names = [n for _, n in chunk]
+        parts.append(_bit_mask([c for c, _ in chunk]).map_batches(
+            partial(_names_of_bits, names=names),
+            return_dtype=pl.List(pl.String), is_elementwise=True,
+        ))
+    return parts[0] if len(parts) == 1 else pl.concat_list(parts)
 
 
 def _tier(fit: pl.Expr, tiers: Mapping[str, float]) -> pl.Expr:
@@ -144,24 +177,35 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
     Raises ConfigError naming the rule when a field is unknown or of the wrong type.
     """
     schema = features.collect_schema()
-    compiled = [(rule, condition_expr(rule, schema)) for rule in cfg.rules]
+    # Each rule's condition is evaluated once, into a temporary column that the points, the
+    # three lists and the tier all read (as expressions, each would be evaluated per use).
+    held = [f"__icp_rule_{i}" for i in range(len(cfg.rules))]
+    compiled = [(rule, pl.col(name)) for rule, name in zip(cfg.rules, held, strict=True)]
     max_points = sum(r.points for r in cfg.rules if r.points > 0)
     points = pl.sum_horizontal(
         [pl.when(c.fill_null(False)).then(pl.lit(r.points)).otherwise(0.0) for r, c in compiled]
         or [pl.lit(0.0)]
     )
     fit = (points * 100.0 / max_points).clip(0, 100).round(1) if max_points else pl.lit(0.0)
-    return features.with_columns(
-        points.alias("icp_points"),
-        fit.alias("icp_fit"),
-        _tier(fit, {str(k): v for k, v in cfg.tiers.items()}).alias("icp_tier"),
-        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
-                      if r.points >= 0]).alias("icp_matched"),
-        _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
-                      if r.points < 0]).alias("icp_against"),
-        _named_where([(c.is_null(), r.name) for r, c in compiled if r.points > 0])
-        .alias("icp_unknown"),
-        OPTED_OUT[0].fill_null(False).alias("contact_blocked"),
-        BOUNCED[0].fill_null(False).alias("address_bounced"),
-        _disqualified_reason(cfg, schema).alias("disqualified_reason"),
+    return (
+        features
+        .with_columns(condition_expr(rule, schema).alias(name)
+                      for rule, name in zip(cfg.rules, held, strict=True))
+        .with_columns(
+            points.alias("icp_points"),
+            fit.alias("icp_fit"),
+            _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
+                          if r.points >= 0]).alias("icp_matched"),
+            _named_where([(c.fill_null(False), _points_label(r)) for r, c in compiled
+                          if r.points < 0]).alias("icp_against"),
+            _named_where([(c.is_null(), r.name) for r, c in compiled if r.points > 0])
+            .alias("icp_unknown"),
+            OPTED_OUT[0].fill_null(False).alias("contact_blocked"),
+            BOUNCED[0].fill_null(False).alias("address_bounced"),
+            _disqualified_reason(cfg, schema).alias("disqualified_reason"),
+        )
+        .drop(held)
+        .with_columns(_tier(pl.col("icp_fit"), {str(k): v for k, v in cfg.tiers.items()})
+                      .alias("icp_tier"))
+        .select(*schema.names(), *(c for c in ICP_COLUMNS if c not in schema))
     )
