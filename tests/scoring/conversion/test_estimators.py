@@ -14,6 +14,7 @@ from scoring.conversion.estimators import (
     MIN_BOOSTING_ROUNDS,
     NUMERIC_TRANSFORMS,
     TrainedModel,
+    _staged_scores,
     fit_model,
     make_estimator,
 )
@@ -235,3 +236,19 @@ def test_boosting_rounds_are_chosen_out_of_fold_fewer_for_a_label_it_cannot_lear
 def test_unknown_kind_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown model kind 'forest'"):
         make_estimator("forest", FeatureEncoding(SPEC), seed=0)
+
+
+def test_round_search_scores_equal_a_fit_per_round_count() -> None:
+    """The search grows its fold models several rounds per fit and reads every compared count
+    from one staged pass; the scores must be those of a model fitted with exactly that many
+    rounds (warm start keeps the trees and their random state)."""
+    x = ENCODING.matrix(TRAINING)
+    y = TRAINING["converted"].cast(pl.Int8).to_numpy()
+    grown = make_estimator("gradient_boosting", ENCODING, seed=5, rounds=0).set_params(
+        warm_start=True)
+    grown.set_params(max_iter=30).fit(x, y)
+    grown.set_params(max_iter=90).fit(x, y)
+    staged = _staged_scores(grown, x, [20, 60, 90])
+    for rounds in (20, 60, 90):
+        once = make_estimator("gradient_boosting", ENCODING, seed=5, rounds=rounds).fit(x, y)
+        np.testing.assert_array_equal(staged[rounds], once.decision_function(x))
