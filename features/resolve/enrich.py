@@ -27,7 +27,9 @@ one lazy plan.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +85,9 @@ MATCH_COLUMNS: tuple[str, ...] = (
 
 # Upper bound on the cells of one rapidfuzz score matrix (float32: 4 bytes each).
 _MAX_SCORE_CELLS = 4_000_000
+# rapidfuzz spreads a score matrix over all cores from this many cells; a smaller one costs
+# less on one thread than the thread start-up (much less on a busy machine).
+_PARALLEL_SCORE_CELLS = 1_000_000
 
 _FUZZY_SCHEMA = {
     "_name": pl.String(),
@@ -322,33 +327,72 @@ def _number_signatures(names: list[str], seen: dict[tuple[str, ...], int]) -> np
     return np.asarray(ids, dtype=np.int64)
 
 
+def _token_sorted(names: Sequence[str]) -> list[str]:
+    """Each name with its words in sorted order: ``fuzz.token_sort_ratio(a, b)`` is
+    ``fuzz.ratio`` of these, so the words of each name are sorted once rather than per pair."""
+    return [" ".join(sorted(name.split())) for name in names]
+
+
+def _length_band(length: int, threshold: float) -> tuple[int, int]:
+    """The shortest and longest name that a name of ``length`` characters can reach
+    ``threshold`` against (one character of slack each way for rounding): ratio is
+    100 * (1 - d / (l1 + l2)) and the Indel distance d is at least |l1 - l2|."""
+    slack = 1 - threshold / 100
+    return (math.floor(length * (1 - slack) / (1 + slack)) - 1,
+            math.ceil(length * (1 + slack) / (1 - slack)) + 1)
+
+
 def _best_in_block(queries: list[str], choices: pl.DataFrame, threshold: float) -> pl.DataFrame:
     """Best company per query name: key (null on a tie between companies), score, tie flag.
-    Only queries scoring at least ``threshold`` come back."""
-    names = choices.get_column("match_name").to_list()
-    keys = choices.get_column("company_key")
+    Only queries scoring at least ``threshold`` come back.
+
+    Each query is scored only against the names whose length can reach ``threshold``
+    (``_length_band``): the others would score below it anyway.
+    """
+    all_names = _token_sorted(choices.get_column("match_name").to_list())
+    by_length = np.argsort(np.asarray([len(n) for n in all_names], dtype=np.int64),
+                           kind="stable")
+    names = [all_names[i] for i in by_length]
+    lengths = np.asarray([len(n) for n in names], dtype=np.int64)
+    keys = choices.get_column("company_key").gather(by_length)
     signatures: dict[tuple[str, ...], int] = {}
     name_signatures = _number_signatures(names, signatures)
-    step = max(1, _MAX_SCORE_CELLS // len(names))
-    parts = []
-    for start in range(0, len(queries), step):
-        chunk = queries[start : start + step]
-        scores = process.cdist(
-            chunk, names, scorer=fuzz.token_sort_ratio, score_cutoff=threshold,
-            dtype=np.float32, workers=-1,
-        )
-        # Names that differ in a number ("Company 87978" / "Company 87979") are different
-        # companies however close the spelling: only names with the same numbers may match.
-        scores[_number_signatures(chunk, signatures)[:, None] != name_signatures[None, :]] = 0
-        best = scores.max(axis=1)
-        tied = (scores == best[:, None]).sum(axis=1) > 1
-        parts.append(pl.DataFrame({
-            "_name": chunk,
-            "_best_key": keys.gather(scores.argmax(axis=1)),
-            "_fuzzy_score": best.astype(np.float64),
-            "_fuzzy_ambiguous": tied,
-        }))
-    found = pl.concat(parts).filter(pl.col("_fuzzy_score") >= threshold)
+    sorted_queries = _token_sorted(queries)
+    query_lengths = np.asarray([len(q) for q in sorted_queries], dtype=np.int64)
+    asked, picked, score, ambiguous = [], [], [], []
+    for length in np.unique(query_lengths).tolist():
+        shortest, longest = _length_band(length, threshold)
+        first = int(np.searchsorted(lengths, shortest, side="left"))
+        end = int(np.searchsorted(lengths, longest, side="right"))
+        if first == end:
+            continue
+        same_length = np.flatnonzero(query_lengths == length)
+        step = max(1, _MAX_SCORE_CELLS // (end - first))
+        for start in range(0, len(same_length), step):
+            chunk = same_length[start : start + step]
+            chunk_names = [sorted_queries[i] for i in chunk]
+            scores = process.cdist(
+                chunk_names, names[first:end], scorer=fuzz.ratio, score_cutoff=threshold,
+                dtype=np.float32,
+                workers=-1 if len(chunk) * (end - first) >= _PARALLEL_SCORE_CELLS else 1,
+            )
+            # Names that differ in a number ("Company 87978" / "Company 87979") are different
+            # companies however close the spelling: only names with the same numbers may match.
+            scores[_number_signatures(chunk_names, signatures)[:, None]
+                   != name_signatures[None, first:end]] = 0
+            best = scores.max(axis=1)
+            asked.append(chunk)
+            picked.append(first + scores.argmax(axis=1))
+            score.append(best)
+            ambiguous.append((scores == best[:, None]).sum(axis=1) > 1)
+    if not asked:
+        return pl.DataFrame(schema={k: v for k, v in _FUZZY_SCHEMA.items() if k != "_country"})
+    found = pl.DataFrame({
+        "_name": pl.Series(queries, dtype=pl.String).gather(np.concatenate(asked)),
+        "_best_key": keys.gather(np.concatenate(picked)),
+        "_fuzzy_score": np.concatenate(score).astype(np.float64),
+        "_fuzzy_ambiguous": np.concatenate(ambiguous),
+    }).filter(pl.col("_fuzzy_score") >= threshold)
     return found.select(
         "_name",
         pl.when(~pl.col("_fuzzy_ambiguous")).then(pl.col("_best_key")).alias("_key_fuzzy"),
@@ -364,7 +408,8 @@ def fuzzy_name_matches(
 
     Blocked by first letter (see ``_block``) and by country (a null country on either side is
     compatible with any), so the work is a sum of small products rather than leads x companies;
-    each block is scored with ``rapidfuzz.process.cdist`` on all cores. Returns ``_FUZZY_SCHEMA``:
+    inside a block, by name length (``_best_in_block``). Each product is scored with
+    ``rapidfuzz.process.cdist``, on all cores when it is large. Returns ``_FUZZY_SCHEMA``:
     one row per query that reached ``threshold``; ``_key_fuzzy`` is null and ``_fuzzy_ambiguous``
     true when two companies share the best score.
     """

@@ -13,6 +13,8 @@ from features.errors import InputError
 from features.resolve.enrich import (
     FUZZY_CONFIDENCE_SCALE,
     MATCH_COLUMNS,
+    _length_band,
+    _token_sorted,
     company_identities,
     match_leads_to_companies,
     match_report,
@@ -409,3 +411,26 @@ def test_the_same_number_still_matches_fuzzily() -> None:
     row = only({"company_name": "Company 87978 Solutionz", "country": "DK"}, data)
     assert (row["company_key"], row["match_method"]) == ("name:company 87978 solutions|DK",
                                                          "fuzzy_name")
+
+
+def test_names_with_sorted_words_score_as_token_sort_ratio() -> None:
+    """Fuzzy matching sorts each name's words once and compares with fuzz.ratio."""
+    rng = random.Random(4)
+    words = ["nordea", "bank", "ålands", "straße", "müller", "x-y", "Äpple", "éclair", "a", "ﬁne"]
+    names = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+             + rng.choice(["", " ", "\tq", "  z"]) for _ in range(300)]
+    sorted_names = _token_sorted(names)
+    for a, sa in zip(names[:150], sorted_names[:150], strict=True):
+        for b, sb in zip(names[150:], sorted_names[150:], strict=True):
+            assert fuzz.ratio(sa, sb) == fuzz.token_sort_ratio(a, b)
+
+
+@pytest.mark.parametrize("threshold", [50.0, 80.0, 92.0, 99.5, 100.0])
+def test_length_band_keeps_every_length_that_can_reach_the_threshold(threshold: float) -> None:
+    for length in range(1, 120):
+        shortest, longest = _length_band(length, threshold)
+        for other in range(1, 250):
+            # the best ratio two names of these lengths can have: Indel distance |l1 - l2|
+            best_possible = 100 * (1 - abs(length - other) / (length + other))
+            if best_possible >= threshold:
+                assert shortest <= other <= longest, (length, other)
