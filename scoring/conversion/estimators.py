@@ -79,9 +79,6 @@ MAX_BOOSTING_ROUNDS = 400
 MIN_BOOSTING_ROUNDS = 10
 BOOSTING_STEP = 10
 BOOSTING_PATIENCE = 50
-# How many rounds the fold models grow per fit in that search (a few fits instead of one per
-# compared count; at most this many rounds beyond the stopping point are grown for nothing).
-BOOSTING_GROWTH = 60
 
 
 def make_estimator(kind: str, encoding: FeatureEncoding, seed: int,
@@ -229,10 +226,11 @@ def _boosting_variant(
     The round counts compared are MIN_BOOSTING_ROUNDS, then every BOOSTING_STEP rounds, and the
     search ends once BOOSTING_PATIENCE more rounds have not lowered the pooled log-loss: early
     stopping judged on every training row (out of fold) rather than on a held-back share.
-    The fold models grow BOOSTING_GROWTH rounds per fit (warm start keeps their trees and
-    random state, so the trees are those of one long fit) and each growth is scored in one
-    staged pass: a fit per compared count would bin the rows again and predict every earlier
-    tree again each time, a cost that grows with the square of the rounds.
+    The fold models grow, per fit, up to the first count at which the search could stop given
+    the best count so far (warm start keeps their trees and random state, so the trees are
+    those of one long fit), and each growth is scored in one staged pass: a fit per compared
+    count would bin the rows again and predict every earlier tree again each time, a cost that
+    grows with the square of the rounds.
     """
     splits = list(GroupKFold(n_splits=CALIBRATION_FOLDS).split(x, y, groups))
     fold_models = [make_estimator("gradient_boosting", encoding, seed, rounds=0)
@@ -244,7 +242,10 @@ def _boosting_variant(
     rounds = MIN_BOOSTING_ROUNDS
     while rounds <= MAX_BOOSTING_ROUNDS and rounds - best_rounds <= BOOSTING_PATIENCE:
         if rounds > grown:
-            grown = min(MAX_BOOSTING_ROUNDS, max(rounds, grown + BOOSTING_GROWTH))
+            # Grow to the first count at which the search could stop, given the best so far:
+            # as many trees as a fit per compared count would grow, in a few fits.
+            grown = min(MAX_BOOSTING_ROUNDS,
+                        max(rounds, best_rounds + BOOSTING_PATIENCE + BOOSTING_STEP))
             compared = range(rounds, grown + 1, BOOSTING_STEP)
             staged = {r: np.zeros(len(y), dtype=np.float64) for r in compared}
             for model, (train, test) in zip(fold_models, splits, strict=True):
