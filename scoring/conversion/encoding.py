@@ -9,6 +9,9 @@ similar categories. Levels with fewer than
 in training share one level, OTHER, placed in the order by its own rate: a column with
 thousands of distinct values (cities, campaigns) costs a few dozen codes, and a rare level
 borrows the evidence of the other rare ones instead of being read as missing.
+Each level's share of the training rows is kept too (`level_shares`): gradient boosting sees
+it beside the code, a second order of the same levels (common ways in against rare ones) that
+the conversion-rate order does not give.
 The encoding is plain data (JSON), stored next to the model, so loading it runs no code.
 """
 
@@ -82,6 +85,9 @@ class FeatureEncoding:
 
     spec: FeatureSpec
     categories: dict[str, list[str]] = field(default_factory=dict)
+    # Per categorical column, each level's share of the training rows (in `categories` order;
+    # OTHER's is that of all the rare levels together). Encodings saved before have none.
+    shares: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -104,6 +110,19 @@ class FeatureEncoding:
         selected = frame.select(*numeric, *codes)
         return selected.to_numpy(order="c").astype(np.float64, copy=False)
 
+    def level_shares(self, x: np.ndarray) -> np.ndarray:
+        """For a `matrix` x, one column per categorical column (spec order): the training share
+        of the row's level; NaN where the value is missing."""
+        columns = []
+        for index, column in zip(self.indexes("categorical"), self.spec.categorical,
+                                 strict=True):
+            codes = x[:, index]
+            present = ~np.isnan(codes)
+            share = np.full(len(codes), np.nan)
+            share[present] = np.asarray(self.shares[column])[codes[present].astype(np.int64)]
+            columns.append(share)
+        return np.column_stack(columns) if columns else np.empty((x.shape[0], 0))
+
     def _codes(self, column: str) -> pl.Expr:
         levels = self.categories[column]
         other = float(levels.index(OTHER)) if OTHER in levels else None
@@ -113,17 +132,21 @@ class FeatureEncoding:
         return pl.when(value.is_null()).then(None).otherwise(code).alias(column)
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec": asdict(self.spec), "categories": self.categories}
+        return {"spec": asdict(self.spec), "categories": self.categories,
+                "shares": self.shares}
 
     @staticmethod
     def from_json(raw: dict[str, Any]) -> FeatureEncoding:
         spec = FeatureSpec(**{k: tuple(v) for k, v in raw["spec"].items()})
-        return FeatureEncoding(spec, {k: list(v) for k, v in raw["categories"].items()})
+        return FeatureEncoding(spec, {k: list(v) for k, v in raw["categories"].items()},
+                               {k: [float(s) for s in v]
+                                for k, v in raw.get("shares", {}).items()})
 
 
 def _ordered_levels(
     frame: pl.DataFrame, column: str, target: str, min_count: int, max_levels: int
-) -> list[str]:
+) -> pl.DataFrame:
+    """The levels (value, rows), OTHER among them, in the order of their smoothed rate."""
     values = frame.select(pl.col(column).cast(pl.String).alias("value"),
                           pl.col(target).cast(pl.Float64).alias("y")).drop_nulls("value")
     prior = float(values["y"].cast(pl.Float64).fill_null(0.0).mean() or 0.0)  # type: ignore[arg-type]
@@ -141,7 +164,8 @@ def _ordered_levels(
     # Shrunk towards the overall rate by `min_count` rows' worth of it: a level seen a few
     # times is not placed at an extreme by chance.
     smoothed = (pl.col("yes") + min_count * prior) / (pl.col("rows") + min_count)
-    return levels.with_columns(smoothed.alias("rate")).sort(["rate", "value"])["value"].to_list()
+    return (levels.with_columns(smoothed.alias("rate")).sort(["rate", "value"])
+            .select("value", "rows"))
 
 
 def fit_encoding(
@@ -151,11 +175,18 @@ def fit_encoding(
     """Learn each categorical column's levels and their order from labelled training rows.
 
     Levels with at least `min_count` rows, at most `max_levels` of them (the most frequent;
-    tree models bin at most 255 values), plus OTHER; ordered by smoothed conversion rate.
+    tree models bin at most 255 values), plus OTHER; ordered by smoothed conversion rate;
+    with each level's share of the rows.
     """
-    categories = {column: _ordered_levels(frame, column, target, min_count, max_levels)
-                  for column in spec.categorical}
-    return FeatureEncoding(spec, categories)
+    levels = {column: _ordered_levels(frame, column, target, min_count, max_levels)
+              for column in spec.categorical}
+    rows = max(frame.height, 1)
+    return FeatureEncoding(
+        spec,
+        {column: level["value"].to_list() for column, level in levels.items()},
+        {column: (level["rows"].cast(pl.Float64) / rows).to_list()
+         for column, level in levels.items()},
+    )
 
 
 def missing_columns(frame_columns: Sequence[str], spec: FeatureSpec) -> list[str]:

@@ -8,7 +8,10 @@ Two candidates, compared on a later time window than they were trained on (see `
   for heavy-tailed counts and amounts) or `spline` (cubic B-splines with knots at quantiles,
   so a number can matter most in the middle of its range);
 - `gradient_boosting`: scikit-learn's HistGradientBoostingClassifier on the numbers as they are
-  (trees split on order only), each split choosing among a random half of the features, with
+  (trees split on order only) and each category as its code (levels in conversion-rate order)
+  and, in a column of its own, its level's share of the training rows (transform
+  `level_share`: a tree can then set the rare ways in apart from the common ones whatever
+  their rates), each split choosing among a random half of the columns, with
   the number of boosting rounds chosen per fit on the same grouped out-of-fold predictions
   (`_boosting_variant`) and the final model fitted on all rows with that many rounds.
 Probabilities are calibrated on out-of-fold raw scores grouped by lead, so that one lead's
@@ -20,7 +23,8 @@ bias + sum(contributions) == raw score, for every candidate and transform (tests
 - logistic: coef * (z - training mean of z), summed over the columns z each feature expands
   into (its scaled value or spline basis, and its missing indicator);
 - gradient boosting: the tree-path method (Saabas): walking each tree from the root, the change
-  in the node's expected value at each split is credited to the split's feature.
+  in the node's expected value at each split is credited to the split's feature (a split on a
+  level's share to that category's feature).
 Calibration is strictly increasing, so a factor that raises the raw score raises the probability.
 """
 
@@ -54,6 +58,9 @@ __all__ = ["PROBABILITY_FLOOR", "TrainedModel", "fit_model", "make_estimator"]
 CALIBRATION_FOLDS = 3
 NumericTransform = Literal["standard", "symlog", "spline"]
 NUMERIC_TRANSFORMS: tuple[NumericTransform, ...] = ("standard", "symlog", "spline")
+# Gradient boosting's input: the matrix plus each categorical column's level share
+# (`FeatureEncoding.level_shares`). Models saved before it was added have "none".
+LEVEL_SHARE = "level_share"
 SPLINE_KNOTS = 5
 
 
@@ -119,7 +126,10 @@ def make_estimator(kind: str, encoding: FeatureEncoding, seed: int,
 
 
 def model_input(x: np.ndarray, encoding: FeatureEncoding, transform: str) -> np.ndarray:
-    """The matrix the estimator sees: `x` with the numeric columns signed-logged for symlog."""
+    """The matrix the estimator sees: `x` with the numeric columns signed-logged for symlog;
+    for level_share, `x` followed by one level-share column per categorical column."""
+    if transform == LEVEL_SHARE:
+        return np.hstack([x, encoding.level_shares(x)])
     if transform != "symlog":
         return x
     out = x.copy()
@@ -138,7 +148,8 @@ class TrainedModel:
     calibration: Calibration
     # logistic only: mean of the transformed training matrix, the reference for contributions.
     linear_baseline: np.ndarray | None = None
-    # How numbers enter (logistic: one of NUMERIC_TRANSFORMS; gradient boosting: "none").
+    # How features enter (logistic: one of NUMERIC_TRANSFORMS; gradient boosting: LEVEL_SHARE,
+    # or "none" in models saved before it).
     transform: str = "none"
     # Out-of-fold log-loss on the training rows of each transform tried (the inner validation
     # the transform, and in `evaluate` the candidate, were chosen by).
@@ -159,14 +170,24 @@ class TrainedModel:
         """(bias per row, contribution matrix rows x features) decomposing the raw score."""
         if self.kind == "logistic":
             return _linear_contributions(self, _transformed(self, x))
-        return _tree_path_contributions(self.estimator, x)
+        return self._tree_contributions(x)
+
+    def _tree_contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tree-path contributions per model-input column, each level-share column's added to
+        its categorical feature: the sum, and so the decomposition, is unchanged."""
+        bias, per_column = _tree_path_contributions(
+            self.estimator, model_input(x, self.encoding, self.transform))
+        contributions = per_column[:, : x.shape[1]].copy()
+        if self.transform == LEVEL_SHARE:
+            contributions[:, self.encoding.indexes("categorical")] += per_column[:, x.shape[1]:]
+        return bias, contributions
 
     def explained(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probability, contribution matrix) of each row: what `probability` and
         `contributions` give, with the logistic candidate's input transformed once for both
         (its spline basis is the costliest step of scoring a row)."""
         if self.kind != "logistic":
-            return self.probability(x), _tree_path_contributions(self.estimator, x)[1]
+            return self.probability(x), self._tree_contributions(x)[1]
         z = _transformed(self, x)
         raw = np.asarray(self.estimator.named_steps["model"].decision_function(z),
                          dtype=np.float64).ravel()
@@ -259,7 +280,7 @@ def _boosting_variant(
         rounds += BOOSTING_STEP
     chosen = choose_calibration(out_of_fold, y, groups, methods=calibration,
                                 isotonic_min_rows=isotonic_min_rows, folds=CALIBRATION_FOLDS)
-    return _Variant("none", out_of_fold, chosen), best_rounds
+    return _Variant(LEVEL_SHARE, out_of_fold, chosen), best_rounds
 
 
 def fit_model(
@@ -278,11 +299,13 @@ def fit_model(
     rounds (gradient boosting), and its calibration, by log-loss on out-of-fold raw scores
     grouped by `groups`; calibrate on those scores."""
     if kind == "gradient_boosting":
-        best, rounds = _boosting_variant(encoding, x, y, groups, seed, calibration,
+        z = model_input(x, encoding, LEVEL_SHARE)
+        best, rounds = _boosting_variant(encoding, z, y, groups, seed, calibration,
                                          isotonic_min_rows)
-        estimator = make_estimator(kind, encoding, seed, rounds=rounds).fit(x, y)
+        estimator = make_estimator(kind, encoding, seed, rounds=rounds).fit(z, y)
         return TrainedModel(kind, encoding, estimator, best.calibration,
-                            transform_log_loss={best.transform: best.log_loss})
+                            transform=LEVEL_SHARE,
+                            transform_log_loss={LEVEL_SHARE: best.log_loss})
     tried = transforms if kind == "logistic" else ("none",)
     variants = [_variant(kind, t, encoding, x, y, groups, seed, calibration, isotonic_min_rows)
                 for t in tried]

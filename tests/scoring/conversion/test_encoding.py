@@ -102,6 +102,25 @@ def test_beyond_max_levels_the_most_frequent_are_kept_and_the_rest_grouped() -> 
         encoding.categories["source"].index(OTHER))
 
 
+def test_level_shares_are_each_levels_share_of_the_training_rows() -> None:
+    # 20 common, 3 rare (grouped into OTHER), 2 missing: 25 training rows
+    frame = pl.concat([labelled({"common": (5, 15), "rare": (3, 0)}),
+                       pl.DataFrame({"source": [None, None], "converted": [False, False]},
+                                    schema={"source": pl.String, "converted": pl.Boolean})])
+    encoding = fit_encoding(frame, SOURCE_ONLY, "converted", min_count=10)
+    assert encoding.categories["source"] == ["common", OTHER]
+    assert encoding.shares["source"] == [0.8, 0.12]
+    matrix = encoding.matrix(pl.DataFrame({"source": ["rare", "common", "unseen", None]}))
+    shares = encoding.level_shares(matrix)
+    np.testing.assert_allclose(shares[:3, 0], [0.12, 0.8, 0.12])
+    assert np.isnan(shares[3, 0])
+
+
+def test_without_categorical_columns_there_are_no_level_shares() -> None:
+    encoding = FeatureEncoding(FeatureSpec(numeric=("n",)))
+    assert encoding.level_shares(np.ones((3, 1))).shape == (3, 0)
+
+
 def test_numeric_and_boolean_features_pass_through_as_numbers() -> None:
     spec = FeatureSpec(numeric=("employees", "delta"), boolean=("has_phone",))
     encoding = FeatureEncoding(spec)
@@ -132,7 +151,8 @@ def test_matrix_columns_follow_the_spec_order_not_the_frame_order() -> None:
 def test_json_round_trip_gives_the_same_encoding_and_matrix() -> None:
     spec = FeatureSpec(numeric=("employees",), boolean=("has_phone",),
                        categorical=("source", "country"))
-    encoding = FeatureEncoding(spec, {"source": ["ads", "webinar"], "country": ["SE", "FI"]})
+    encoding = FeatureEncoding(spec, {"source": ["ads", "webinar"], "country": ["SE", "FI"]},
+                               {"source": [0.25, 0.75], "country": [0.5, 0.5]})
     restored = FeatureEncoding.from_json(json.loads(json.dumps(encoding.to_json())))
     assert restored == encoding
     frame = pl.DataFrame({

@@ -182,7 +182,7 @@ def test_logistic_transform_is_the_one_with_the_lowest_out_of_fold_log_loss() ->
     model = fitted("logistic")
     assert set(model.transform_log_loss) == set(NUMERIC_TRANSFORMS)
     assert model.oof_log_loss == min(model.transform_log_loss.values())
-    assert fitted("gradient_boosting").transform == "none"
+    assert fitted("gradient_boosting").transform == "level_share"
 
 
 def test_calibration_is_the_one_with_the_lowest_out_of_fold_log_loss(
