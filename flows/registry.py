@@ -179,6 +179,7 @@ def _write_model_folder(staging: Path, model: TrainedModel, card: ModelCard,
         "linear_baseline": model.linear_baseline,
         "transform": model.transform,
         "transform_log_loss": dict(model.transform_log_loss),
+        "seed_models": list(model.seed_models),
     }
     sio.dump(payload, staging / "model.skops")
     (staging / "encoding.json").write_text(json.dumps(model.encoding.to_json(), indent=2),
@@ -242,6 +243,7 @@ def load_model(models: Path, version: str) -> TrainedModel:
                                                                      dtype=np.float64),
             transform=str(payload["transform"]),
             transform_log_loss={k: float(v) for k, v in payload["transform_log_loss"].items()},
+            seed_models=list(payload.get("seed_models", [])),
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ModelError(f"model {version}: {path} does not hold a leadscore model; "

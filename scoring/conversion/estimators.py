@@ -13,7 +13,9 @@ Two candidates, compared on a later time window than they were trained on (see `
   `level_share`: a tree can then set the rare ways in apart from the common ones whatever
   their rates), each split choosing among a random half of the columns, with
   the number of boosting rounds chosen per fit on the same grouped out-of-fold predictions
-  (`_boosting_variant`) and the final model fitted on all rows with that many rounds.
+  (`_boosting_variant`) and the final model fitted on all rows with that many rounds, as
+  BOOSTING_SEEDS models that differ only in their seed (so in which columns each split may
+  look at) and whose raw scores are averaged: less of the score is the luck of one draw.
 Probabilities are calibrated on out-of-fold raw scores grouped by lead, so that one lead's
 snapshots never sit on both sides of a fold (`scoring.conversion.calibration`: none, sigmoid or
 order-keeping isotonic, whichever has the lowest out-of-fold log-loss).
@@ -24,7 +26,7 @@ bias + sum(contributions) == raw score, for every candidate and transform (tests
   into (its scaled value or spline basis, and its missing indicator);
 - gradient boosting: the tree-path method (Saabas): walking each tree from the root, the change
   in the node's expected value at each split is credited to the split's feature (a split on a
-  level's share to that category's feature).
+  level's share to that category's feature); averaged over the seeds' models, as the score is.
 Calibration is strictly increasing, so a factor that raises the raw score raises the probability.
 """
 
@@ -86,6 +88,8 @@ MAX_BOOSTING_ROUNDS = 400
 MIN_BOOSTING_ROUNDS = 10
 BOOSTING_STEP = 10
 BOOSTING_PATIENCE = 50
+# How many gradient boosting models (seeds seed, seed + 1, ...) the final score averages.
+BOOSTING_SEEDS = 5
 
 
 def make_estimator(kind: str, encoding: FeatureEncoding, seed: int,
@@ -154,6 +158,9 @@ class TrainedModel:
     # Out-of-fold log-loss on the training rows of each transform tried (the inner validation
     # the transform, and in `evaluate` the candidate, were chosen by).
     transform_log_loss: dict[str, float] = field(default_factory=dict)
+    # gradient boosting only: the same model fitted with the other seeds (BOOSTING_SEEDS); the
+    # raw score is the mean of `estimator`'s and theirs. Empty in models saved before.
+    seed_models: list[Any] = field(default_factory=list)
 
     @property
     def oof_log_loss(self) -> float:
@@ -161,7 +168,9 @@ class TrainedModel:
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         z = model_input(x, self.encoding, self.transform)
-        return np.asarray(self.estimator.decision_function(z), dtype=np.float64).ravel()
+        scores = [np.asarray(m.decision_function(z), dtype=np.float64).ravel()
+                  for m in [self.estimator, *self.seed_models]]
+        return np.asarray(np.mean(scores, axis=0), dtype=np.float64)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return self.calibration.probability(self.raw_score(x))
@@ -173,10 +182,14 @@ class TrainedModel:
         return self._tree_contributions(x)
 
     def _tree_contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tree-path contributions per model-input column, each level-share column's added to
-        its categorical feature: the sum, and so the decomposition, is unchanged."""
-        bias, per_column = _tree_path_contributions(
-            self.estimator, model_input(x, self.encoding, self.transform))
+        """Tree-path contributions per model-input column averaged over the seeds' models
+        (as the raw score is), each level-share column's added to its categorical feature:
+        the sum, and so the decomposition, is unchanged."""
+        z = model_input(x, self.encoding, self.transform)
+        models = [self.estimator, *self.seed_models]
+        parts = [_tree_path_contributions(m, z) for m in models]
+        bias = np.mean([b for b, _ in parts], axis=0)
+        per_column = np.mean([c for _, c in parts], axis=0)
         contributions = per_column[:, : x.shape[1]].copy()
         if self.transform == LEVEL_SHARE:
             contributions[:, self.encoding.indexes("categorical")] += per_column[:, x.shape[1]:]
@@ -295,17 +308,20 @@ def fit_model(
     transforms: tuple[str, ...] = NUMERIC_TRANSFORMS,
     calibration: tuple[CalibrationMethod, ...] = METHODS,
 ) -> TrainedModel:
-    """Fit `kind` on all rows; choose its numeric transform (logistic) or number of boosting
-    rounds (gradient boosting), and its calibration, by log-loss on out-of-fold raw scores
-    grouped by `groups`; calibrate on those scores."""
+    """Fit `kind` on all rows (gradient boosting: BOOSTING_SEEDS models, averaged); choose its
+    numeric transform (logistic) or number of boosting rounds (gradient boosting), and its
+    calibration, by log-loss on out-of-fold raw scores grouped by `groups`; calibrate on those
+    scores."""
     if kind == "gradient_boosting":
         z = model_input(x, encoding, LEVEL_SHARE)
         best, rounds = _boosting_variant(encoding, z, y, groups, seed, calibration,
                                          isotonic_min_rows)
-        estimator = make_estimator(kind, encoding, seed, rounds=rounds).fit(z, y)
-        return TrainedModel(kind, encoding, estimator, best.calibration,
+        first, *others = [make_estimator(kind, encoding, seed + offset, rounds=rounds).fit(z, y)
+                          for offset in range(BOOSTING_SEEDS)]
+        return TrainedModel(kind, encoding, first, best.calibration,
                             transform=LEVEL_SHARE,
-                            transform_log_loss={LEVEL_SHARE: best.log_loss})
+                            transform_log_loss={LEVEL_SHARE: best.log_loss},
+                            seed_models=others)
     tried = transforms if kind == "logistic" else ("none",)
     variants = [_variant(kind, t, encoding, x, y, groups, seed, calibration, isotonic_min_rows)
                 for t in tried]

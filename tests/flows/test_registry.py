@@ -42,7 +42,7 @@ def _tiny_model(kind: str, transform: str = "standard") -> tuple[TrainedModel, n
 
 @pytest.mark.parametrize(("kind", "transform"), [
     ("logistic", "standard"), ("logistic", "symlog"), ("logistic", "spline"),
-    ("gradient_boosting", "none"),
+    ("gradient_boosting", "level_share"),
 ])
 def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str,
                                                   transform: str) -> None:
@@ -58,6 +58,7 @@ def test_saved_model_loads_and_predicts_the_same(tmp_path: Path, kind: str,
     assert loaded.encoding == model.encoding
     assert loaded.calibration == model.calibration
     assert loaded.transform == model.transform
+    assert len(loaded.seed_models) == len(model.seed_models)
 
 
 def test_model_saved_by_an_older_leadscore_is_refused_with_a_way_out(tmp_path: Path) -> None:

@@ -10,11 +10,13 @@ from threadpoolctl import threadpool_limits
 from scoring.conversion.calibration import METHODS, CalibrationMethod
 from scoring.conversion.encoding import OTHER, FeatureEncoding, FeatureSpec, fit_encoding
 from scoring.conversion.estimators import (
+    BOOSTING_SEEDS,
     MAX_BOOSTING_ROUNDS,
     MIN_BOOSTING_ROUNDS,
     NUMERIC_TRANSFORMS,
     TrainedModel,
     _staged_scores,
+    _tree_path_contributions,
     fit_model,
     make_estimator,
 )
@@ -231,6 +233,53 @@ def test_boosting_rounds_are_chosen_out_of_fold_fewer_for_a_label_it_cannot_lear
     # nothing to learn: more rounds only fit noise, so out of fold the fewest rounds do best
     assert noise.estimator.n_iter_ < learnable
     assert noise.estimator.n_iter_ <= 3 * MIN_BOOSTING_ROUNDS
+
+
+def test_boosting_score_is_the_mean_of_its_seeds_models() -> None:
+    model = fitted("gradient_boosting")
+    members = [model.estimator, *model.seed_models]
+    assert len(members) == BOOSTING_SEEDS
+    assert [m.random_state for m in members] == list(range(7, 7 + BOOSTING_SEEDS))
+    assert {m.n_iter_ for m in members} == {model.estimator.n_iter_}
+    matrix = ENCODING.matrix(SCORING)
+    inputs = np.hstack([matrix, ENCODING.level_shares(matrix)])
+    scores = np.array([m.decision_function(inputs) for m in members])
+    # the seeds draw different columns for their splits, so their models differ
+    assert not np.allclose(scores[0], scores[1])
+    np.testing.assert_allclose(model.raw_score(matrix), scores.mean(axis=0), rtol=0, atol=1e-12)
+
+
+def test_boosting_splits_on_a_level_share_are_credited_to_the_category() -> None:
+    model = fitted("gradient_boosting")
+    matrix = ENCODING.matrix(SCORING)
+    inputs = np.hstack([matrix, ENCODING.level_shares(matrix)])
+    per_column = np.mean([_tree_path_contributions(m, inputs)[1]
+                          for m in [model.estimator, *model.seed_models]], axis=0)
+    share_of_source = matrix.shape[1]  # the one categorical column's share comes last
+    assert np.abs(per_column[:, share_of_source]).max() > 0  # the trees do split on it
+    _, contributions = model.contributions(matrix)
+    assert contributions.shape == matrix.shape
+    np.testing.assert_allclose(contributions[:, SOURCE],
+                               per_column[:, SOURCE] + per_column[:, share_of_source],
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(contributions[:, :SOURCE], per_column[:, :SOURCE],
+                               rtol=0, atol=1e-12)
+
+
+def test_boosting_model_saved_before_level_shares_and_seeds_still_scores_exactly() -> None:
+    # what older leadscore saved: one estimator fitted on the matrix itself (transform "none")
+    # and an encoding without shares
+    x = ENCODING.matrix(TRAINING)
+    y = TRAINING["converted"].cast(pl.Int8).to_numpy()
+    estimator = make_estimator("gradient_boosting", ENCODING, seed=7, rounds=30).fit(x, y)
+    old = TrainedModel("gradient_boosting", FeatureEncoding(SPEC, ENCODING.categories),
+                       estimator, fitted("gradient_boosting").calibration)
+    matrix = ENCODING.matrix(SCORING)
+    np.testing.assert_allclose(old.raw_score(matrix), estimator.decision_function(matrix),
+                               rtol=0, atol=1e-12)
+    bias, contributions = old.contributions(matrix)
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), old.raw_score(matrix),
+                               rtol=0, atol=1e-9)
 
 
 def test_unknown_kind_is_an_error() -> None:
