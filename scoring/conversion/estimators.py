@@ -27,6 +27,8 @@ bias + sum(contributions) == raw score, for every candidate and transform (tests
 - gradient boosting: the tree-path method (Saabas): walking each tree from the root, the change
   in the node's expected value at each split is credited to the split's feature (a split on a
   level's share to that category's feature); averaged over the seeds' models, as the score is.
+  Each row's leaf comes from scikit-learn's own prediction routine (so the same routing of
+  missing values as the score), and each leaf's credits from a table built once per tree.
 Calibration is strictly increasing, so a factor that raises the raw score raises the probability.
 """
 
@@ -40,11 +42,13 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from scoring.conversion.calibration import (
     METHODS,
@@ -369,7 +373,10 @@ def _linear_contributions(model: TrainedModel, z: np.ndarray) -> tuple[np.ndarra
 def _expected_node_values(nodes: np.ndarray) -> np.ndarray:
     """Each node's mean leaf value over the training rows that reached it (leaves first)."""
     expected = nodes["value"].astype(np.float64).copy()
-    for index in np.argsort(-nodes["depth"], kind="stable"):
+    # depth is unsigned: negated as it is, the root's 0 would stay 0 and sort first, before
+    # its children have their expected values (the credit of the root's split would then be
+    # measured from the root's own raw value, and the bias be that value)
+    for index in np.argsort(-nodes["depth"].astype(np.int64), kind="stable"):
         if not nodes["is_leaf"][index]:
             left, right = nodes["left"][index], nodes["right"][index]
             n_left, n_right = nodes["count"][left], nodes["count"][right]
@@ -379,30 +386,51 @@ def _expected_node_values(nodes: np.ndarray) -> np.ndarray:
     return expected
 
 
+def _path_table(nodes: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the features the tree splits on, a node x those features table): row n holds what
+    the splits on the way from the root to node n credit to each feature."""
+    internal = np.flatnonzero(nodes["is_leaf"] == 0)
+    features, column = np.unique(nodes["feature_idx"][internal], return_inverse=True)
+    table = np.zeros((len(nodes), len(features)), dtype=np.float64)
+    for at in np.argsort(nodes["depth"][internal], kind="stable"):  # parents before children
+        index = internal[at]
+        for child in (nodes["left"][index], nodes["right"][index]):
+            table[child] = table[index]
+            table[child, column[at]] += expected[child] - expected[index]
+    return features, table
+
+
+def _leaf_of_rows(predictor: TreePredictor, x: np.ndarray, known_categories: np.ndarray,
+                  feature_map: np.ndarray) -> np.ndarray:
+    """The index of the leaf each row of `x` reaches: the tree's own prediction routine (so the
+    same splits, missing-value and category handling as the score) run on a copy of the tree
+    whose leaves hold their own index as their value."""
+    numbered = predictor.nodes.copy()
+    numbered["value"] = np.arange(len(numbered))
+    leaf = TreePredictor(numbered, predictor.binned_left_cat_bitsets,
+                         predictor.raw_left_cat_bitsets).predict(
+        x, known_categories, feature_map, _openmp_effective_n_threads())
+    return leaf.astype(np.intp)
+
+
 def _tree_path_contributions(
     estimator: HistGradientBoostingClassifier, x: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """(bias per row, contributions rows x columns of `x`) of a fitted gradient boosting
+    model: per tree, each row's leaf, then the path table's row of that leaf (`_path_table`)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
     n_rows, n_features = x.shape
-    contributions = np.zeros((n_rows, n_features), dtype=np.float64)
+    # column by column below: a column of a Fortran-ordered matrix is contiguous
+    contributions = np.zeros((n_rows, n_features), dtype=np.float64, order="F")
     bias = np.full(n_rows, float(np.ravel(estimator._baseline_prediction)[0]))
-    rows = np.arange(n_rows)
+    known_categories, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
     for (predictor,) in estimator._predictors:
-        nodes = predictor.nodes
-        expected = _expected_node_values(nodes)
+        expected = _expected_node_values(predictor.nodes)
         bias += expected[0]
-        node = np.zeros(n_rows, dtype=np.int64)
-        active = nodes["is_leaf"][node] == 0  # a uint8 field: `~` would be bitwise
-        while active.any():
-            at = node[active]
-            feature = nodes["feature_idx"][at]
-            value = x[rows[active], feature]
-            go_left = np.where(
-                np.isnan(value), nodes["missing_go_to_left"][at] == 1,
-                value <= nodes["num_threshold"][at],
-            )
-            child = np.where(go_left, nodes["left"][at], nodes["right"][at])
-            # each row appears once per step, so a plain fancy-index add is exact
-            contributions[rows[active], feature] += expected[child] - expected[at]
-            node[active] = child
-            active = nodes["is_leaf"][node] == 0  # a uint8 field: `~` would be bitwise
-    return bias, contributions
+        features, table = _path_table(predictor.nodes, expected)
+        if len(features) == 0:
+            continue  # a single leaf: all of it is bias
+        leaf = _leaf_of_rows(predictor, x, known_categories, feature_map)
+        for column, feature in enumerate(features):
+            contributions[:, feature] += table[:, column].take(leaf)
+    return bias, np.ascontiguousarray(contributions)

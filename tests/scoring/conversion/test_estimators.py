@@ -266,6 +266,44 @@ def test_boosting_splits_on_a_level_share_are_credited_to_the_category() -> None
                                rtol=0, atol=1e-12)
 
 
+def _walked_contributions(model: TrainedModel, row: np.ndarray) -> np.ndarray:
+    """The tree-path credits of one row, walking every tree node by node (a plain reference)."""
+    z = np.hstack([row, ENCODING.level_shares(row[None, :])[0]])
+    credit = np.zeros(len(z))
+    members = [model.estimator, *model.seed_models]
+    for member in members:
+        for (predictor,) in member._predictors:
+            nodes = predictor.nodes
+            counts = nodes["count"].astype(np.float64)
+
+            def expected(n: int, nodes: np.ndarray = nodes, counts: np.ndarray = counts) -> float:
+                if nodes["is_leaf"][n]:
+                    return float(nodes["value"][n])
+                left, right = nodes["left"][n], nodes["right"][n]
+                return float((expected(left) * counts[left] + expected(right) * counts[right])
+                             / (counts[left] + counts[right]))
+
+            node = 0
+            while not nodes["is_leaf"][node]:
+                value = z[nodes["feature_idx"][node]]
+                left = (bool(nodes["missing_go_to_left"][node]) if np.isnan(value)
+                        else value <= nodes["num_threshold"][node])
+                child = nodes["left"][node] if left else nodes["right"][node]
+                credit[nodes["feature_idx"][node]] += expected(child) - expected(node)
+                node = child
+    credit /= len(members)
+    credit[SOURCE] += credit[len(row):].sum()
+    return credit[: len(row)]
+
+
+def test_boosting_contributions_are_those_of_walking_each_tree() -> None:
+    model = fitted("gradient_boosting")
+    matrix = ENCODING.matrix(SCORING.head(5))
+    _, contributions = model.contributions(matrix)
+    for row, got in zip(matrix, contributions, strict=True):
+        np.testing.assert_allclose(got, _walked_contributions(model, row), rtol=0, atol=1e-9)
+
+
 def test_boosting_model_saved_before_level_shares_and_seeds_still_scores_exactly() -> None:
     # what older leadscore saved: one estimator fitted on the matrix itself (transform "none")
     # and an encoding without shares
