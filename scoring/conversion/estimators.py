@@ -14,8 +14,9 @@ Two candidates, compared on a later time window than they were trained on (see `
   their rates), each split choosing among a random half of the columns, with
   the number of boosting rounds chosen per fit on the same grouped out-of-fold predictions
   (`_boosting_variant`) and the final model fitted on all rows with that many rounds, as
-  BOOSTING_SEEDS models that differ only in their seed (so in which columns each split may
-  look at) and whose raw scores are averaged: less of the score is the luck of one draw.
+  `boosting_seeds` models (five; fewer on large data) that differ only in their seed (so in
+  which columns each split may look at) and whose raw scores are averaged: less of the score
+  is the luck of one draw.
 Probabilities are calibrated on out-of-fold raw scores grouped by lead, so that one lead's
 snapshots never sit on both sides of a fold (`scoring.conversion.calibration`: none, sigmoid or
 order-keeping isotonic, whichever has the lowest out-of-fold log-loss).
@@ -92,8 +93,20 @@ MAX_BOOSTING_ROUNDS = 400
 MIN_BOOSTING_ROUNDS = 10
 BOOSTING_STEP = 10
 BOOSTING_PATIENCE = 50
-# How many gradient boosting models (seeds seed, seed + 1, ...) the final score averages.
+# How many gradient boosting models (seeds seed, seed + 1, ...) the final score averages at
+# most, and the budget of rows fitted across them (`boosting_seeds`): averaging evens out the
+# luck of one draw of columns per split (max_features), which matters on a few thousand rows;
+# on hundreds of thousands, one model averages over far more splits already, and every extra
+# model would cost a full fit and a full prediction of each scored lead.
 BOOSTING_SEEDS = 5
+BOOSTING_SEED_ROWS = 1_000_000
+
+
+def boosting_seeds(rows: int) -> int:
+    """How many seeds' models a final gradient boosting fit on `rows` rows averages:
+    BOOSTING_SEEDS, fewer once they would fit more than BOOSTING_SEED_ROWS rows in all, at
+    least one."""
+    return max(1, min(BOOSTING_SEEDS, BOOSTING_SEED_ROWS // max(rows, 1)))
 
 
 def make_estimator(kind: str, encoding: FeatureEncoding, seed: int,
@@ -162,7 +175,7 @@ class TrainedModel:
     # Out-of-fold log-loss on the training rows of each transform tried (the inner validation
     # the transform, and in `evaluate` the candidate, were chosen by).
     transform_log_loss: dict[str, float] = field(default_factory=dict)
-    # gradient boosting only: the same model fitted with the other seeds (BOOSTING_SEEDS); the
+    # gradient boosting only: the same model fitted with the other seeds (`boosting_seeds`); the
     # raw score is the mean of `estimator`'s and theirs. Empty in models saved before.
     seed_models: list[Any] = field(default_factory=list)
 
@@ -312,7 +325,7 @@ def fit_model(
     transforms: tuple[str, ...] = NUMERIC_TRANSFORMS,
     calibration: tuple[CalibrationMethod, ...] = METHODS,
 ) -> TrainedModel:
-    """Fit `kind` on all rows (gradient boosting: BOOSTING_SEEDS models, averaged); choose its
+    """Fit `kind` on all rows (gradient boosting: `boosting_seeds` models, averaged); choose its
     numeric transform (logistic) or number of boosting rounds (gradient boosting), and its
     calibration, by log-loss on out-of-fold raw scores grouped by `groups`; calibrate on those
     scores."""
@@ -321,7 +334,7 @@ def fit_model(
         best, rounds = _boosting_variant(encoding, z, y, groups, seed, calibration,
                                          isotonic_min_rows)
         first, *others = [make_estimator(kind, encoding, seed + offset, rounds=rounds).fit(z, y)
-                          for offset in range(BOOSTING_SEEDS)]
+                          for offset in range(boosting_seeds(len(y)))]
         return TrainedModel(kind, encoding, first, best.calibration,
                             transform=LEVEL_SHARE,
                             transform_log_loss={LEVEL_SHARE: best.log_loss},

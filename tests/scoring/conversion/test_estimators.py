@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 from scoring.conversion.calibration import METHODS, CalibrationMethod
 from scoring.conversion.encoding import OTHER, FeatureEncoding, FeatureSpec, fit_encoding
 from scoring.conversion.estimators import (
+    BOOSTING_SEED_ROWS,
     BOOSTING_SEEDS,
     MAX_BOOSTING_ROUNDS,
     MIN_BOOSTING_ROUNDS,
@@ -17,6 +18,7 @@ from scoring.conversion.estimators import (
     TrainedModel,
     _staged_scores,
     _tree_path_contributions,
+    boosting_seeds,
     fit_model,
     make_estimator,
 )
@@ -339,3 +341,12 @@ def test_round_search_scores_equal_a_fit_per_round_count() -> None:
     for rounds in (20, 60, 90):
         once = make_estimator("gradient_boosting", ENCODING, seed=5, rounds=rounds).fit(x, y)
         np.testing.assert_array_equal(staged[rounds], once.decision_function(x))
+
+
+def test_large_training_sets_average_fewer_seeds_models() -> None:
+    assert boosting_seeds(9_000) == BOOSTING_SEEDS
+    assert boosting_seeds(BOOSTING_SEED_ROWS // BOOSTING_SEEDS) == BOOSTING_SEEDS
+    assert boosting_seeds(BOOSTING_SEED_ROWS // 3) == 3
+    assert boosting_seeds(600_000) == 1
+    assert boosting_seeds(50_000_000) == 1
+    assert boosting_seeds(0) == BOOSTING_SEEDS
