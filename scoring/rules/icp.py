@@ -177,8 +177,9 @@ def icp_fit(features: pl.LazyFrame, cfg: IcpConfig) -> pl.LazyFrame:
     Raises ConfigError naming the rule when a field is unknown or of the wrong type.
     """
     schema = features.collect_schema()
-    # Each rule's condition is evaluated once, into a temporary column that the points, the
-    # three lists and the tier all read (as expressions, each would be evaluated per use).
+    # Each rule's condition is evaluated once, into a temporary column that the points and the
+    # three lists all read (as expressions, each would be evaluated per use); the tier reads
+    # icp_fit once it exists.
     held = [f"__icp_rule_{i}" for i in range(len(cfg.rules))]
     compiled = [(rule, pl.col(name)) for rule, name in zip(cfg.rules, held, strict=True)]
     max_points = sum(r.points for r in cfg.rules if r.points > 0)
