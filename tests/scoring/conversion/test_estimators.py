@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,6 +22,7 @@ from scoring.conversion.estimators import (
     boosting_seeds,
     fit_model,
     make_estimator,
+    model_input,
 )
 
 
@@ -132,6 +134,33 @@ def test_explained_gives_the_probability_and_contributions_of_the_separate_calls
     probability, contributions = model.explained(matrix)
     np.testing.assert_array_equal(probability, model.probability(matrix))
     np.testing.assert_array_equal(contributions, model.contributions(matrix)[1])
+
+
+@pytest.mark.parametrize("transform", NUMERIC_TRANSFORMS)
+def test_logistic_terms_equal_the_design_matrix_times_the_coefficients(transform: str) -> None:
+    """The logistic candidate's contributions, computed block by block without the design
+    matrix, are what scikit-learn's transform and the coefficients give, column by column;
+    numbers far outside the training range (where the spline is constant), missing values and
+    an unseen category included."""
+    model = fit("logistic", transforms=(transform,))
+    matrix = ENCODING.matrix(SCORING)
+    matrix[::11, SIGNAL] = 40.0
+    matrix[1::11, VISITS] = -25.0
+    prep = model.estimator.named_steps["prep"]
+    coef = model.estimator.named_steps["model"].coef_.ravel()
+    design = prep.transform(model_input(matrix, ENCODING, model.transform))
+    # design column names: "num__x0_sp_3", "missing__missingindicator_x0", "cat__x4_2.0"
+    columns = [int(re.search(r"x(\d+)", name).group(1))  # type: ignore[union-attr]
+               for name in prep.get_feature_names_out()]
+    expected = np.zeros_like(matrix)
+    for column, feature in enumerate(columns):
+        expected[:, feature] += (design[:, column] - model.linear_baseline[column]) * coef[column]
+    bias, contributions = model.contributions(matrix)
+    np.testing.assert_allclose(contributions, expected, rtol=0, atol=1e-12)
+    decision = model.estimator.decision_function(model_input(matrix, ENCODING, model.transform))
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), decision, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(model.raw_score(matrix), bias + contributions.sum(axis=1))
+    assert np.isfinite(contributions).all()
 
 
 def test_contributions_are_not_all_on_one_feature(model: TrainedModel) -> None:
