@@ -13,7 +13,7 @@ LEADS ?= 1000000
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 demo: install
 	$(UV) run leadscore demo
