@@ -65,23 +65,48 @@ def _aggregations(windows: Sequence[int], signal_window: int) -> list[pl.Expr]:
         (is_intent & (days <= signal_window)).sum().cast(pl.Int32)
         .alias("intent_signals_recent"),
         days.filter(is_intent).min().alias("days_since_intent_signal"),
-        # Ties at the same instant fall to the type's name, so re-runs agree.
-        kind.filter(is_intent)
-        .sort_by([pl.col("occurred_at").filter(is_intent), kind.filter(is_intent)])
-        .last().alias("last_intent_signal"),
+        # The latest signal's key for now (`_intent_type` makes it the type): a plain max per
+        # group, where a sort within each group cost 5 of the 11 s of this group_by on a
+        # million leads' ten million activities.
+        pl.col("_intent_key").max().alias("last_intent_signal"),
         (kind == "unsubscribe").any().alias("unsubscribed"),
         (kind == "bounce").any().alias("bounced_activity"),
     ]
 
 
 def _per_activity(half_life: float, intent: Sequence[str]) -> list[pl.Expr]:
-    """``_days`` (calendar days before as_of), ``_decay`` (the activity's decayed weight) and
-    ``_intent`` (a buying signal), for the aggregations of ``_aggregations``."""
+    """``_days`` (calendar days before as_of), ``_decay`` (the activity's decayed weight),
+    ``_intent`` (a buying signal) and ``_intent_key`` (`_intent_key`), for the aggregations of
+    ``_aggregations``."""
     return [
         days_before_as_of(pl.col("occurred_at")).alias("_days"),
         (0.5 ** (_age_days() / half_life)).alias("_decay"),
         pl.col("activity_type").is_in(list(intent)).alias("_intent"),
+        _intent_key(intent).alias("_intent_key"),
     ]
+
+
+def _intent_key(intent: Sequence[str]) -> pl.Expr:
+    """A buying signal's instant and type as one integer that orders as (instant, type name):
+    microseconds since 1970 times the number of signal types, plus the type's place among them
+    in name order (null for other activities). The largest key of a lead is its latest signal,
+    ties at the same instant falling to the type's name, so re-runs agree."""
+    types = sorted(set(intent))
+    if not types:
+        return pl.lit(None, dtype=pl.Int64)
+    place = pl.col("activity_type").replace_strict(types, list(range(len(types))),
+                                                   default=None, return_dtype=pl.Int64)
+    return pl.col("occurred_at").dt.epoch("us") * len(types) + place
+
+
+def _intent_type(key: pl.Expr, intent: Sequence[str]) -> pl.Expr:
+    """The signal type of an `_intent_key` (polars' % rounds down, as Python's: a key from
+    before 1970 decodes too)."""
+    types = sorted(set(intent))
+    if not types:
+        return pl.lit(None, dtype=pl.String).alias("last_intent_signal")
+    return (key % len(types)).replace_strict(list(range(len(types))), types, default=None,
+                                             return_dtype=pl.String)
 
 
 def engagement_features(
@@ -108,6 +133,7 @@ def engagement_features(
         .agg(aggregations)
     )
     return snapshots.join(per_snapshot, on=list(SNAPSHOT_KEY), how="left").with_columns(
+        _intent_type(pl.col("last_intent_signal"), stages.intent_signals),
         *[pl.col(c).fill_null(0) for c in _count_columns(features.engagement_windows_days)],
         pl.col("engagement_decayed").fill_null(0.0),
         pl.col("unsubscribed").fill_null(False),

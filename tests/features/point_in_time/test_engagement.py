@@ -197,6 +197,21 @@ def test_last_intent_signal_at_the_same_instant_is_chosen_by_name() -> None:
     assert row_of(acts)["last_intent_signal"] == "pricing_request"
 
 
+def test_no_configured_intent_signals_means_no_last_signal() -> None:
+    acts = activities(("A", "demo_request", before(2)))
+    row = row_of(acts, stages=StagesConfig(intent_signals=()))
+    assert row["intent_signals_recent"] == 0
+    assert row["days_since_intent_signal"] is None
+    assert row["last_intent_signal"] is None
+
+
+def test_latest_of_many_intent_signals_wins_whatever_the_row_order() -> None:
+    rows = [("A", "contact_sales", before(9)), ("A", "pricing_request", on_day(2, 8)),
+            ("A", "demo_request", on_day(2, 7)), ("A", "contact_sales", before(40))]
+    assert row_of(activities(*rows))["last_intent_signal"] == "pricing_request"
+    assert row_of(activities(*reversed(rows)))["last_intent_signal"] == "pricing_request"
+
+
 def test_unsubscribe_and_bounce_activities_set_their_flags() -> None:
     acts = activities(("A", "unsubscribe", before(300)), ("A", "bounce", before(1)))
     row = row_of(acts)
