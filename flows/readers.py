@@ -370,13 +370,19 @@ def _clean_name(name: str) -> str:
     return name.replace("\ufeff", "").strip()
 
 
+def _read_as_pattern(name: str) -> bool:
+    """polars reads a column named ``*`` as every column and ``^...$`` as a regex."""
+    return name == "*" or (name.startswith("^") and name.endswith("$"))
+
+
 def _unique_names(names: Sequence[str]) -> list[str]:
-    """Suffix repeated names (``email``, ``email_2``) and keep ours (source_row, ...) free."""
+    """Suffix repeated names (``email``, ``email_2``) and names polars would read as a pattern
+    (``*`` -> ``*_2``), and keep ours (source_row, ...) free."""
     taken = {SOURCE_ROW, RAW_ERROR}
     unique: list[str] = []
     for name in names:
         candidate, n = name, 1
-        while candidate in taken:
+        while candidate in taken or _read_as_pattern(candidate):
             n += 1
             candidate = f"{name}_{n}"
         taken.add(candidate)

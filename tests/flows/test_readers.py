@@ -213,6 +213,16 @@ def test_header_names_are_trimmed_and_repeats_numbered(tmp_path: Path) -> None:
     assert table.dialect["renamed_columns"] == {"email ": "email_2", "source_row": "source_row_2"}
 
 
+def test_header_names_polars_reads_as_patterns_are_renamed(tmp_path: Path) -> None:
+    """A column named "*" or "^...$" would select every column or a regex in polars: it gets
+    a suffix, as a repeated name does, and its values stay its own."""
+    table = _read(tmp_path, b"lead_id,*,^x$\nL1,a,b\n")
+    data = _data(table)
+    assert data.columns == ["lead_id", "*_2", "^x$_2"]
+    assert data.row(0) == ("L1", "a", "b")
+    assert table.dialect["renamed_columns"] == {"*": "*_2", "^x$": "^x$_2"}
+
+
 def test_every_csv_column_is_text(tmp_path: Path) -> None:
     frame = _read(tmp_path, b"n,when,flag\n1,2024-01-01,true\n").frame
     schema = frame.collect_schema()
