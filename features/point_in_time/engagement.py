@@ -86,12 +86,17 @@ def _per_activity(half_life: float, intent: Sequence[str]) -> list[pl.Expr]:
     ]
 
 
+def _signal_types(intent: Sequence[str]) -> list[str]:
+    """The configured signal types once each, in name order: their places in `_intent_key`."""
+    return sorted(set(intent))
+
+
 def _intent_key(intent: Sequence[str]) -> pl.Expr:
     """A buying signal's instant and type as one integer that orders as (instant, type name):
     microseconds since 1970 times the number of signal types, plus the type's place among them
     in name order (null for other activities). The largest key of a lead is its latest signal,
     ties at the same instant falling to the type's name, so re-runs agree."""
-    types = sorted(set(intent))
+    types = _signal_types(intent)
     if not types:
         return pl.lit(None, dtype=pl.Int64)
     place = pl.col("activity_type").replace_strict(types, list(range(len(types))),
@@ -102,9 +107,9 @@ def _intent_key(intent: Sequence[str]) -> pl.Expr:
 def _intent_type(key: pl.Expr, intent: Sequence[str]) -> pl.Expr:
     """The signal type of an `_intent_key` (polars' % rounds down, as Python's: a key from
     before 1970 decodes too)."""
-    types = sorted(set(intent))
+    types = _signal_types(intent)
     if not types:
-        return pl.lit(None, dtype=pl.String).alias("last_intent_signal")
+        return pl.lit(None, dtype=pl.String)
     return (key % len(types)).replace_strict(list(range(len(types))), types, default=None,
                                              return_dtype=pl.String)
 
@@ -133,7 +138,8 @@ def engagement_features(
         .agg(aggregations)
     )
     return snapshots.join(per_snapshot, on=list(SNAPSHOT_KEY), how="left").with_columns(
-        _intent_type(pl.col("last_intent_signal"), stages.intent_signals),
+        _intent_type(pl.col("last_intent_signal"), stages.intent_signals)
+        .alias("last_intent_signal"),
         *[pl.col(c).fill_null(0) for c in _count_columns(features.engagement_windows_days)],
         pl.col("engagement_decayed").fill_null(0.0),
         pl.col("unsubscribed").fill_null(False),

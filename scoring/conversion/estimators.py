@@ -430,8 +430,7 @@ def _linear_terms(model: TrainedModel, x: np.ndarray) -> tuple[float, np.ndarray
                                  coef[prep.output_indices_[name]])
             for i, feature in enumerate(features):
                 contributions[:, feature] += terms[:, i]
-    for feature, offset in enumerate(at_mean_of_feature):
-        contributions[:, feature] -= offset
+    contributions -= at_mean_of_feature
     return float(linear.intercept_[0] + at_mean.sum()), contributions
 
 
