@@ -27,9 +27,8 @@ one lazy plan.
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -83,11 +82,11 @@ MATCH_COLUMNS: tuple[str, ...] = (
     "lead_business_id", "lead_email_domain", "lead_website_domain", "email_quality",
 )
 
-# Upper bound on the cells of one rapidfuzz score matrix (float32: 4 bytes each).
-_MAX_SCORE_CELLS = 4_000_000
-# rapidfuzz spreads a score matrix over all cores from this many cells; a smaller one costs
-# less on one thread than the thread start-up (much less on a busy machine).
-_PARALLEL_SCORE_CELLS = 1_000_000
+# Fuzzy names: companies compared on either side of a query's place in each sorted order
+# (`fuzzy_name_matches`), and how many pairs are scored at once (their names are referenced,
+# not copied, so a chunk costs about 16 bytes a pair).
+FUZZY_WINDOW = 25
+_PAIRS_PER_CHUNK = 2_000_000
 
 _FUZZY_SCHEMA = {
     "_name": pl.String(),
@@ -310,128 +309,169 @@ def _match_exact_name(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyF
 # ---- fuzzy names -------------------------------------------------------------------------------
 
 
-def _block(name: pl.Expr) -> pl.Expr:
-    # First letter of the alphabetically first word: token_sort_ratio ignores word order, so the
-    # block must too. Names whose first sorted letter differs are never compared (a documented
-    # miss: a typo in that letter).
-    return name.str.split(" ").list.sort().list.first().str.slice(0, 1)
+def _token_sorted(name: pl.Expr) -> pl.Expr:
+    """The name with its words in sorted order: ``fuzz.token_sort_ratio(a, b)`` is
+    ``fuzz.ratio`` of these, so each name's words are sorted once rather than per pair."""
+    return name.str.extract_all(r"\S+").list.sort().list.join(" ")
 
 
-_NUMBER = re.compile(r"\d+")
+def _numbers(name: pl.Expr) -> pl.Expr:
+    # The numbers a name contains, sorted (token_sort_ratio ignores their order): names that
+    # differ in a number ("Company 87978" / "Company 87979") are different companies however
+    # close the spelling.
+    return name.str.extract_all(r"\d+").list.sort().list.join(" ")
 
 
-def _number_signatures(names: list[str], seen: dict[tuple[str, ...], int]) -> np.ndarray:
-    """An id per name for the numbers it contains (sorted, as token_sort_ratio ignores order);
-    equal ids, equal numbers. ``seen`` maps each set of numbers to its id across calls."""
-    ids = [seen.setdefault(tuple(sorted(_NUMBER.findall(name))), len(seen)) for name in names]
-    return np.asarray(ids, dtype=np.int64)
+@dataclass(frozen=True)
+class _Pool:
+    """Which companies a group of queries is compared with: ``companies`` and ``queries`` carry
+    ``_pool`` (equal pools meet) and ``_c`` / ``_q`` (their row in the fuzzy tables)."""
+
+    companies: pl.DataFrame
+    queries: pl.DataFrame
 
 
-def _token_sorted(names: Sequence[str]) -> list[str]:
-    """Each name with its words in sorted order: ``fuzz.token_sort_ratio(a, b)`` is
-    ``fuzz.ratio`` of these, so the words of each name are sorted once rather than per pair."""
-    return [" ".join(sorted(name.split())) for name in names]
+def _pools(companies: pl.DataFrame, queries: pl.DataFrame) -> list[_Pool]:
+    """A query with a country meets the companies of that country and those without one; a
+    query without a country meets every company (the rule the exact name match keeps too).
+    Needs ``country`` (companies) and ``_country`` (queries)."""
+    anywhere = pl.lit("", pl.String()).alias("_pool")
+    with_country = queries.filter(pl.col("_country").is_not_null())
+    return [
+        _Pool(companies.filter(pl.col("country").is_not_null())
+              .select("_c", "_sort", pl.col("country").alias("_pool")),
+              with_country.select("_q", "_sort", pl.col("_country").alias("_pool"))),
+        _Pool(companies.filter(pl.col("country").is_null()).select("_c", "_sort", anywhere),
+              with_country.select("_q", "_sort", anywhere)),
+        _Pool(companies.select("_c", "_sort", anywhere),
+              queries.filter(pl.col("_country").is_null()).select("_q", "_sort", anywhere)),
+    ]
 
 
-def _length_band(length: int, threshold: float) -> tuple[int, int]:
-    """The shortest and longest name that a name of ``length`` characters can reach
-    ``threshold`` against (one character of slack each way for rounding): ratio is
-    100 * (1 - d / (l1 + l2)) and the Indel distance d is at least |l1 - l2|."""
-    slack = 1 - threshold / 100
-    return (math.floor(length * (1 - slack) / (1 + slack)) - 1,
-            math.ceil(length * (1 + slack) / (1 - slack)) + 1)
-
-
-def _best_in_block(queries: list[str], choices: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """Best company per query name: key (null on a tie between companies), score, tie flag.
-    Only queries scoring at least ``threshold`` come back.
-
-    Each query is scored only against the names whose length can reach ``threshold``
-    (``_length_band``): the others would score below it anyway.
-    """
-    all_names = _token_sorted(choices.get_column("match_name").to_list())
-    by_length = np.argsort(np.asarray([len(n) for n in all_names], dtype=np.int64),
-                           kind="stable")
-    names = [all_names[i] for i in by_length]
-    lengths = np.asarray([len(n) for n in names], dtype=np.int64)
-    keys = choices.get_column("company_key").gather(by_length)
-    signatures: dict[tuple[str, ...], int] = {}
-    name_signatures = _number_signatures(names, signatures)
-    sorted_queries = _token_sorted(queries)
-    query_lengths = np.asarray([len(q) for q in sorted_queries], dtype=np.int64)
-    asked, picked, score, ambiguous = [], [], [], []
-    for length in np.unique(query_lengths).tolist():
-        shortest, longest = _length_band(length, threshold)
-        first = int(np.searchsorted(lengths, shortest, side="left"))
-        end = int(np.searchsorted(lengths, longest, side="right"))
-        if first == end:
+def _neighbours(pool: _Pool, order: pl.Expr, window: int) -> pl.DataFrame:
+    """``_q``, ``_c``: each query with the ``window`` companies of its pool on either side of
+    its place when both are sorted by ``order`` (an expression of ``_sort``)."""
+    by_pool = pool.companies.select("_pool", "_c", order.alias("_order")).partition_by(
+        "_pool", as_dict=True, include_key=False)
+    found = []
+    for (name,), asked in pool.queries.select("_pool", "_q", order.alias("_order")).group_by(
+            "_pool"):
+        companies = by_pool.get((name,))
+        if companies is None:
             continue
-        same_length = np.flatnonzero(query_lengths == length)
-        step = max(1, _MAX_SCORE_CELLS // (end - first))
-        for start in range(0, len(same_length), step):
-            chunk = same_length[start : start + step]
-            chunk_names = [sorted_queries[i] for i in chunk]
-            scores = process.cdist(
-                chunk_names, names[first:end], scorer=fuzz.ratio, score_cutoff=threshold,
-                dtype=np.float32,
-                workers=-1 if len(chunk) * (end - first) >= _PARALLEL_SCORE_CELLS else 1,
-            )
-            # Names that differ in a number ("Company 87978" / "Company 87979") are different
-            # companies however close the spelling: only names with the same numbers may match.
-            scores[_number_signatures(chunk_names, signatures)[:, None]
-                   != name_signatures[None, first:end]] = 0
-            best = scores.max(axis=1)
-            asked.append(chunk)
-            picked.append(first + scores.argmax(axis=1))
-            score.append(best)
-            ambiguous.append((scores == best[:, None]).sum(axis=1) > 1)
-    if not asked:
-        return pl.DataFrame(schema={k: v for k, v in _FUZZY_SCHEMA.items() if k != "_country"})
-    found = pl.DataFrame({
-        "_name": pl.Series(queries, dtype=pl.String).gather(np.concatenate(asked)),
-        "_best_key": keys.gather(np.concatenate(picked)),
-        "_fuzzy_score": np.concatenate(score).astype(np.float64),
-        "_fuzzy_ambiguous": np.concatenate(ambiguous),
-    }).filter(pl.col("_fuzzy_score") >= threshold)
-    return found.select(
-        "_name",
-        pl.when(~pl.col("_fuzzy_ambiguous")).then(pl.col("_best_key")).alias("_key_fuzzy"),
-        "_fuzzy_score",
-        "_fuzzy_ambiguous",
-    )
+        # One sort per pool and order, then a binary search per query: a sort of the
+        # companies and queries together by (pool, name) cost several times more.
+        companies = companies.sort("_order")
+        place = companies.get_column("_order").search_sorted(asked.get_column("_order"))
+        pairs = asked.select("_q", pl.int_ranges(
+            (place.cast(pl.Int64) - window).clip(lower_bound=0),
+            (place.cast(pl.Int64) + window).clip(upper_bound=companies.height),
+            dtype=pl.UInt32).alias("_pos")).explode("_pos").drop_nulls()
+        found.append(pairs.select("_q", companies.get_column("_c").gather(
+            pairs.get_column("_pos"))))
+    return pl.concat(found) if found else pl.DataFrame(
+        schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
+
+
+def _candidate_pairs(companies: pl.DataFrame, queries: pl.DataFrame, window: int
+                     ) -> pl.DataFrame:
+    """Every (query, company) pair that is scored: neighbours in two sorted orders of the
+    token-sorted names, forward and reversed, so that a difference near the start of a name
+    (which moves it far away in forward order) still meets in reversed order. A pair found in
+    both orders is listed twice (scoring it twice costs less than finding the repeats)."""
+    found = [
+        _neighbours(pool, order, window)
+        for pool in _pools(companies, queries)
+        if pool.companies.height and pool.queries.height
+        for order in (pl.col("_sort"), pl.col("_sort").str.reverse())
+    ]
+    if not found:
+        return pl.DataFrame(schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
+    return pl.concat(found)
+
+
+def _reachable(pairs: pl.DataFrame, queries: pl.DataFrame, companies: pl.DataFrame,
+               threshold: float) -> pl.DataFrame:
+    """The pairs whose lengths allow ``threshold``: ratio is 100 * (1 - d / (l1 + l2)) and the
+    Indel distance d is at least |l1 - l2|, so the others would score below it anyway."""
+    query_length = queries.get_column("_sort").str.len_chars().cast(pl.Int64).gather(
+        pairs.get_column("_q"))
+    company_length = companies.get_column("_sort").str.len_chars().cast(pl.Int64).gather(
+        pairs.get_column("_c"))
+    best_possible = 100 * (1 - (query_length - company_length).abs()
+                           / (query_length + company_length))
+    return pairs.filter(best_possible >= threshold - 1e-6)  # slack for float rounding
+
+
+def _ratios(pairs: pl.DataFrame, query_names: pl.Series, company_names: pl.Series,
+            threshold: float) -> pl.Series:
+    """``_fuzzy_score``: fuzz.ratio of each pair's names (0 below ``threshold``), on all cores,
+    ``_PAIRS_PER_CHUNK`` pairs at a time (the chunk's names are references into one list of
+    each side's names, not copies)."""
+    queries, names = query_names.to_list(), company_names.to_list()
+
+    def picked(side: list[str], rows: pl.Series) -> list[str]:
+        positions = rows.to_list()
+        return [side[i] for i in positions] if len(positions) < 2 else list(
+            itemgetter(*positions)(side))
+
+    scores = [
+        process.cpdist(picked(queries, chunk.get_column("_q")),
+                       picked(names, chunk.get_column("_c")),
+                       scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.float32, workers=-1)
+        for chunk in pairs.iter_slices(_PAIRS_PER_CHUNK)
+    ]
+    return pl.Series("_fuzzy_score", np.concatenate(scores), dtype=pl.Float32)
 
 
 def fuzzy_name_matches(
-    queries: pl.DataFrame, identities: pl.DataFrame, threshold: float
+    queries: pl.DataFrame, identities: pl.DataFrame, threshold: float,
+    window: int = FUZZY_WINDOW,
 ) -> pl.DataFrame:
     """The fuzzy match of each unique query (``_name``, ``_country``).
 
-    Blocked by first letter (see ``_block``) and by country (a null country on either side is
-    compatible with any), so the work is a sum of small products rather than leads x companies;
-    inside a block, by name length (``_best_in_block``). Each product is scored with
-    ``rapidfuzz.process.cdist``, on all cores when it is large. Returns ``_FUZZY_SCHEMA``:
-    one row per query that reached ``threshold``; ``_key_fuzzy`` is null and ``_fuzzy_ambiguous``
-    true when two companies share the best score.
+    A sorted-neighbourhood search: companies and queries are sorted by their token-sorted
+    names, once forwards and once reversed, and each query is compared with the ``window``
+    companies on either side of its place in each order (within its country, see ``_pools``).
+    So every query is scored against at most ``4 * window`` names per pool whatever the number
+    of companies, and the work grows with the data, not with its square. The cost is recall:
+    a company whose name sorts more than ``window`` places away in both orders (differences
+    near both the start and the end of the name, among many similar names) is not found.
+    Pairs are scored with rapidfuzz's ``cpdist`` (``fuzz.ratio`` of the token-sorted names,
+    which is ``token_sort_ratio``) on all cores; only names with the same numbers can match.
+    Returns ``_FUZZY_SCHEMA``: one row per query that reached ``threshold``; ``_key_fuzzy`` is
+    null and ``_fuzzy_ambiguous`` true when two companies share the best score.
     """
-    choices = identities.filter(pl.col("match_name").is_not_null()).with_columns(
-        _block(pl.col("match_name")).alias("_block")
-    )
-    by_block = choices.partition_by("_block", as_dict=True)
-    blocked = queries.with_columns(_block(pl.col("_name")).alias("_block"))
-    found = []
-    for (country, block), group in blocked.group_by("_country", "_block"):
-        candidates = by_block.get((block,))
-        if candidates is not None and country is not None:
-            candidates = candidates.filter(
-                pl.col("country").is_null() | (pl.col("country") == country)
-            )
-        if candidates is None or candidates.height == 0:
-            continue
-        best = _best_in_block(group.get_column("_name").to_list(), candidates, threshold)
-        found.append(best.with_columns(pl.lit(country, pl.String()).alias("_country")))
-    if not found:
+    companies = identities.filter(pl.col("match_name").is_not_null()).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_c"), "company_key", "country",
+        _token_sorted(pl.col("match_name")).alias("_sort"),
+        _numbers(pl.col("match_name")).alias("_numbers"))
+    asked = queries.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_q"), "_name", "_country",
+        _token_sorted(pl.col("_name")).alias("_sort"), _numbers(pl.col("_name")).alias("_numbers"))
+    pairs = _reachable(_candidate_pairs(companies, asked, window), asked, companies, threshold)
+    if pairs.height == 0:
         return pl.DataFrame(schema=_FUZZY_SCHEMA)
-    return pl.concat(found).select(list(_FUZZY_SCHEMA))
+    scored = (
+        pairs.with_columns(_ratios(pairs, asked.get_column("_sort"),
+                                   companies.get_column("_sort"), threshold))
+        .filter(pl.col("_fuzzy_score") >= threshold)
+        .join(asked.select("_q", pl.col("_numbers").alias("_query_numbers")), on="_q")
+        .join(companies.select("_c", "_numbers", pl.col("company_key").alias("_key")), on="_c")
+        .filter(pl.col("_numbers") == pl.col("_query_numbers"))
+        .with_columns(pl.col("_fuzzy_score").cast(pl.Float64))
+    )
+    best = (
+        scored.filter(pl.col("_fuzzy_score") == pl.col("_fuzzy_score").max().over("_q"))
+        .group_by("_q")
+        .agg(pl.col("_fuzzy_score").first(), (pl.col("_key").n_unique() > 1).alias(
+            "_fuzzy_ambiguous"), pl.col("_key").min().alias("_best_key"))
+    )
+    return best.join(asked.select("_q", "_name", "_country"), on="_q").sort("_q").select(
+        "_name", "_country",
+        pl.when(~pl.col("_fuzzy_ambiguous")).then(pl.col("_best_key")).alias("_key_fuzzy"),
+        "_fuzzy_score", "_fuzzy_ambiguous",
+    )
 
 
 def _match_fuzzy_name(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime
 
@@ -12,10 +13,11 @@ from features.config import MatchingConfig
 from features.errors import InputError
 from features.resolve.enrich import (
     FUZZY_CONFIDENCE_SCALE,
+    FUZZY_WINDOW,
     MATCH_COLUMNS,
-    _length_band,
     _token_sorted,
     company_identities,
+    fuzzy_name_matches,
     match_leads_to_companies,
     match_report,
 )
@@ -419,18 +421,88 @@ def test_names_with_sorted_words_score_as_token_sort_ratio() -> None:
     words = ["nordea", "bank", "ålands", "straße", "müller", "x-y", "Äpple", "éclair", "a", "ﬁne"]
     names = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
              + rng.choice(["", " ", "\tq", "  z"]) for _ in range(300)]
-    sorted_names = _token_sorted(names)
+    sorted_names = pl.select(_token_sorted(pl.Series(names))).to_series().to_list()
     for a, sa in zip(names[:150], sorted_names[:150], strict=True):
         for b, sb in zip(names[150:], sorted_names[150:], strict=True):
             assert fuzz.ratio(sa, sb) == fuzz.token_sort_ratio(a, b)
 
 
+def _fuzzy_identities(names: list[str], country: str | None = "FI") -> pl.DataFrame:
+    return pl.DataFrame({"company_key": [f"name:{n}" for n in names], "match_name": names,
+                         "country": [country] * len(names)})
+
+
+def _queries(*names: str, country: str | None = "FI") -> pl.DataFrame:
+    return pl.DataFrame({"_name": list(names), "_country": [country] * len(names)},
+                        schema={"_name": pl.String(), "_country": pl.String()})
+
+
+def _many_similar_names(n: int) -> list[str]:
+    rng = random.Random(11)
+    words = ["nordic", "bygg", "data", "konsult", "logistik", "partner", "service", "teknik"]
+    return sorted({" ".join(rng.sample(words, 3)) + " " + "".join(rng.choices("abcdefgh", k=4))
+                   for _ in range(n)})
+
+
+def test_a_difference_at_the_start_of_a_name_is_found_in_reversed_order() -> None:
+    names = _many_similar_names(5_000)
+    # A name whose alphabetically first word starts late in the alphabet; the typo makes that
+    # letter an "a", which keeps the word first but sorts the name among the "a..." names.
+    target = next(n for n in names[len(names) // 2:] if min(n.split()) >= "d")
+    words = sorted(target.split())
+    typo = " ".join(["a" + words[0][1:], *words[1:]])
+    forward = sorted([*names, typo])
+    assert abs(forward.index(typo) - forward.index(target)) > 2 * FUZZY_WINDOW
+    found = fuzzy_name_matches(_queries(typo), _fuzzy_identities(names), 85.0)
+    assert found["_key_fuzzy"].to_list() == [f"name:{target}"]
+
+
+@pytest.mark.parametrize("companies_count", [1_000, 20_000])
+def test_each_query_is_scored_against_a_bounded_number_of_names(companies_count: int) -> None:
+    """The sorted-neighbourhood search compares a query with at most 2 * FUZZY_WINDOW names of
+    its pool per order, however many companies there are: the cost grows with the data."""
+    from features.resolve import enrich
+
+    names = _many_similar_names(companies_count)
+    companies = _fuzzy_identities(names).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_c"), "country",
+        enrich._token_sorted(pl.col("match_name")).alias("_sort"))
+    asked = _queries(*names[::97]).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_q"), "_country",
+        enrich._token_sorted(pl.col("_name")).alias("_sort"))
+    pairs = enrich._candidate_pairs(companies, asked, FUZZY_WINDOW)
+    per_query = pairs.group_by("_q").len()["len"]
+    assert per_query.len() == asked.height
+    assert per_query.max() <= 4 * FUZZY_WINDOW
+
+
+def test_a_query_without_country_meets_companies_of_every_country() -> None:
+    identities = pl.concat([_fuzzy_identities(["acme solutions"], "SE"),
+                            _fuzzy_identities(["nordic tools"], None)])
+    found = fuzzy_name_matches(_queries("acme solutionz", "nordic toolz", country=None),
+                               identities, 90.0)
+    assert found["_key_fuzzy"].to_list() == ["name:acme solutions", "name:nordic tools"]
+
+
+def test_a_query_with_a_country_meets_companies_without_one() -> None:
+    identities = pl.concat([_fuzzy_identities(["acme solutions"], "SE"),
+                            _fuzzy_identities(["acme solutiony"], None)])
+    found = fuzzy_name_matches(_queries("acme solutionz", country="FI"), identities, 90.0)
+    assert found["_key_fuzzy"].to_list() == ["name:acme solutiony"]
+
+
 @pytest.mark.parametrize("threshold", [50.0, 80.0, 92.0, 99.5, 100.0])
-def test_length_band_keeps_every_length_that_can_reach_the_threshold(threshold: float) -> None:
-    for length in range(1, 120):
-        shortest, longest = _length_band(length, threshold)
-        for other in range(1, 250):
-            # the best ratio two names of these lengths can have: Indel distance |l1 - l2|
-            best_possible = 100 * (1 - abs(length - other) / (length + other))
-            if best_possible >= threshold:
-                assert shortest <= other <= longest, (length, other)
+def test_pairs_left_out_by_length_could_not_reach_the_threshold(threshold: float) -> None:
+    from features.resolve import enrich
+
+    rng = random.Random(int(threshold))
+    names = ["".join(rng.choices("ab ", k=rng.randint(1, 40))).strip() or "a"
+             for _ in range(120)]
+    side = pl.DataFrame({"_sort": names})
+    pairs = pl.DataFrame(list(itertools.product(range(120), range(120))), orient="row",
+                         schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
+    kept = enrich._reachable(pairs, side, side, threshold)
+    reaching = {(q, c) for q, c in pairs.iter_rows()
+                if fuzz.ratio(names[q], names[c]) >= threshold}
+    assert reaching <= set(kept.iter_rows())
+    assert kept.height < pairs.height
