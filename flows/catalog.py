@@ -35,14 +35,15 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from features.config import Config, IngestConfig, parse_config
 from features.errors import ConfigError, InputError, OutputError
@@ -379,21 +380,83 @@ def output_folders() -> str:
 # ---- writers -----------------------------------------------------------------------------------
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+# Rows per Parquet row group: a reader that wants a range of lead ids (the previous run's
+# scores, a partitioned run's finished rows) skips the groups outside it by their statistics.
+PARQUET_ROW_GROUP = 250_000
+
+
+class FrameWriter(Protocol):
+    """An output frame written in pieces, in order, all with the same columns: the file is
+    what one write of their concatenation gives."""
+
+    def append(self, frame: pl.DataFrame) -> None: ...
+
+
+class _ParquetPieces:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        with writing(self.path):
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd",
+                                                write_statistics=True)
+            self._writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+class _CsvPieces:
+    """The one CSV writer of the job: every text cell and header formula-safe (OWASP), text
+    quoted, numbers left as numbers, laid out for `layout` (see `CsvFormat`); the header (and
+    a byte-order mark) once, before the first piece."""
+
+    def __init__(self, path: Path, layout: CsvFormat) -> None:
+        self.path, self.layout = path, layout
+        self._file = path.open("wb")
+
+    def append(self, frame: pl.DataFrame) -> None:
+        first = self._file.tell() == 0
+        with writing(self.path):
+            formula_safe(frame).write_csv(
+                self._file, separator=self.layout.separator,
+                decimal_comma=self.layout.decimal_comma, include_bom=self.layout.bom and first,
+                include_header=first, quote_style="non_numeric",
+                datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@contextmanager
+def frame_pieces(path: Path, format: str, layout: CsvFormat = UTF8
+                 ) -> Iterator[_ParquetPieces | _CsvPieces]:
+    """A `FrameWriter` for `path` (format parquet or csv). A failure of this file's writes
+    that the user can fix is one OutputError naming it (`writing`); an error raised by the
+    caller between the pieces passes through as it is (it may be another file's)."""
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(path, compression="zstd", statistics=True)
+        pieces = _ParquetPieces(path) if format == "parquet" else _CsvPieces(path, layout)
+    try:
+        yield pieces
+    finally:
+        with writing(path):
+            pieces.close()
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    with frame_pieces(path, "parquet") as pieces:
+        pieces.append(frame)
 
 
 def write_csv(frame: pl.DataFrame, path: Path, layout: CsvFormat = UTF8) -> None:
-    """The one CSV writer of the job: every text cell and header formula-safe (OWASP), text
-    quoted, numbers left as numbers, laid out for `layout` (see `CsvFormat`)."""
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        formula_safe(frame).write_csv(
-            path, separator=layout.separator, decimal_comma=layout.decimal_comma,
-            include_bom=layout.bom, quote_style="non_numeric",
-            datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
+    with frame_pieces(path, "csv", layout) as pieces:
+        pieces.append(frame)
 
 
 def write_json(data: Mapping[str, object], path: Path) -> None:
@@ -412,6 +475,22 @@ def write_text(text: str, path: Path) -> None:
 # ---- storage -----------------------------------------------------------------------------------
 
 
+class OpenFrame:
+    """An output frame being written in pieces (`Storage.open_frame`)."""
+
+    def __init__(self, pieces: FrameWriter, written: Callable[[int], OutputFile]) -> None:
+        self._pieces, self._written, self.rows = pieces, written, 0
+
+    def append(self, frame: pl.DataFrame) -> None:
+        self._pieces.append(frame)
+        self.rows += frame.height
+
+    @property
+    def written(self) -> OutputFile:
+        """The file's path, rows and sha256 (once its block is left)."""
+        return self._written(self.rows)
+
+
 class Storage(Protocol):
     """Where the output datasets of one output root (or one run's staging folder) live."""
 
@@ -419,6 +498,11 @@ class Storage(Protocol):
         """Write output ``name`` of ``as_of``: a frame (parquet or csv, as the catalog says), a
         text (markdown) or a record (json). Returns its path relative to the root and, for a
         frame, its rows and sha256."""
+        ...
+
+    def open_frame(self, name: str, as_of: date) -> AbstractContextManager[OpenFrame]:
+        """Output frame ``name`` of ``as_of`` written in pieces (`OpenFrame.append`), for a
+        frame too large to hold at once; its `OpenFrame.written` once the block is left."""
         ...
 
     def read_frame(self, name: str, as_of: date, columns: Sequence[str]) -> pl.DataFrame | None:
@@ -451,13 +535,9 @@ class LocalStorage:
         dataset, path = output(name), self.path(name, as_of)
         relative = str(path.relative_to(self.root))
         if isinstance(content, pl.DataFrame):
-            if dataset.format == "csv":
-                write_csv(content, path, self.csv_format)
-            elif dataset.format == "parquet":
-                write_parquet(content, path)
-            else:
-                raise TypeError(f"output {name!r} is {dataset.format}, not a frame")
-            return OutputFile(path=relative, rows=content.height, sha256=sha256_of(path))
+            with self.open_frame(name, as_of) as frame:
+                frame.append(content)
+            return frame.written
         if isinstance(content, Record) and dataset.format == "json":
             write_json(content.to_json(), path)
         elif isinstance(content, str) and dataset.format in ("markdown", "html"):
@@ -465,6 +545,15 @@ class LocalStorage:
         else:
             raise TypeError(f"output {name!r} is {dataset.format}, not {type(content).__name__}")
         return OutputFile(path=relative)
+
+    @contextmanager
+    def open_frame(self, name: str, as_of: date) -> Iterator[OpenFrame]:
+        dataset, path = output(name), self.path(name, as_of)
+        if dataset.format not in ("csv", "parquet"):
+            raise TypeError(f"output {name!r} is {dataset.format}, not a frame")
+        with frame_pieces(path, dataset.format, self.csv_format) as pieces:
+            yield OpenFrame(pieces, lambda rows: OutputFile(
+                path=str(path.relative_to(self.root)), rows=rows, sha256=sha256_of(path)))
 
     def read_frame(self, name: str, as_of: date, columns: Sequence[str]) -> pl.DataFrame | None:
         path = self.path(name, as_of)

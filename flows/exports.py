@@ -34,6 +34,17 @@ class CrmFile:
     changes_only: bool = False
 
 
+@dataclass(frozen=True)
+class CrmChoice:
+    """Which CRM import files a run writes: the export settings (config and options), the
+    mapping profile the leads were read with (its name), and whether to add the changes-only
+    files."""
+
+    settings: ExportConfig
+    input_profile: str | None
+    with_changes_only: bool = False
+
+
 def export_settings(cfg: Config, crm: tuple[str, ...] | None,
                     hash_pii_flag: bool | None) -> ExportConfig:
     """The config's [export] section with the command line's --crm and --hash-pii applied."""
@@ -45,28 +56,32 @@ def export_settings(cfg: Config, crm: tuple[str, ...] | None,
     return ExportConfig.model_validate({**cfg.export.model_dump(), **updates})
 
 
+def crm_datasets(settings: ExportConfig, with_changes_only: bool) -> list[tuple[str, bool]]:
+    """(CRM profile, changes only) of every import file the run writes, in order."""
+    kinds = (False, True) if with_changes_only else (False,)
+    return [(str(name), only) for only in kinds for name in settings.crm]
+
+
 def crm_files(scores: pl.DataFrame, leads: pl.LazyFrame, settings: ExportConfig,
               input_profile: str | None, with_changes_only: bool = False) -> list[CrmFile]:
     """One import file per configured CRM profile, and with `with_changes_only` a second one
-    per profile holding only the new, upgraded and downgraded leads (needs ``change``). The
-    emails come from the surviving lead rows (the scores do not carry them)."""
-    emails = leads.select("lead_id", "email").collect()
-    with_email = scores.join(emails, on="lead_id", how="left")
+    per profile holding only the new, upgraded and downgraded leads (needs ``change``), in
+    `crm_datasets` order. The emails come from the surviving lead rows (the scores do not
+    carry them; `leads` may hold more leads than `scores`)."""
+    emails = leads.select("lead_id", "email").join(
+        scores.select("lead_id").lazy(), on="lead_id", how="semi").collect()
+    with_email = scores.join(emails, on="lead_id", how="left", maintain_order="left")
     options = ExportOptions(
         record_id_column=settings.record_id_column,
         input_profile=input_profile,
         hubspot_lifecycle_stage=settings.hubspot_lifecycle_stage,
         all_columns=settings.all_columns,
     )
-    files = [CrmFile(name, PROFILES[name].file_name,
-                     export_frame(with_email, PROFILES[name], options))
-             for name in settings.crm]
-    if with_changes_only:
-        changed = changes_only(with_email)
-        files += [CrmFile(name, PROFILES[name].file_name,
-                          export_frame(changed, PROFILES[name], options), changes_only=True)
-                  for name in settings.crm]
-    return files
+    changed = changes_only(with_email) if with_changes_only else with_email
+    return [CrmFile(name, PROFILES[name].file_name,
+                    export_frame(changed if only_changes else with_email, PROFILES[name],
+                                 options), changes_only=only_changes)
+            for name, only_changes in crm_datasets(settings, with_changes_only)]
 
 
 def pii_key(settings: ExportConfig) -> bytes | None:
@@ -95,14 +110,21 @@ def model_card(models: Path, version: str | None) -> ModelCard | None:
         return None
 
 
-def html_report(scores: pl.DataFrame, features: pl.DataFrame, previous: pl.LazyFrame | None,
-                manifest: RunManifest, card: ModelCard | None) -> str:
-    """The HTML report. The features give the segments (industry, country) and the CRM's
-    historic conversion (the pipeline features)."""
+# The scored features the HTML report reads: segments and the CRM's historic conversion.
+REPORT_FEATURES = ("lead_id", "industry", "country", "won_deal", "open_opportunity",
+                   "lost_opportunities")
+
+
+def html_report(report_rows: pl.DataFrame, features: pl.DataFrame,
+                previous: pl.LazyFrame | None, manifest: RunManifest,
+                card: ModelCard | None) -> str:
+    """The HTML report, from `scoring.report_rows` rows and REPORT_FEATURES (the segments
+    (industry, country) and the CRM's historic conversion)."""
     segments = features.select("lead_id", "industry", "country")
-    report_rows = scores.join(segments, on="lead_id", how="left")
+    with_segments = report_rows.join(segments, on="lead_id", how="left",
+                                     maintain_order="left")
     return render_html_report(ReportInputs(
-        scores=report_rows,
+        scores=with_segments,
         previous=previous.collect() if previous is not None else None,
         manifest=manifest,
         card=card,

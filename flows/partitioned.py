@@ -13,16 +13,20 @@ must be able to read and write: the output folder on shared storage):
 2. `prepare_partition` (per partition): `prepare_leads` on the partition's files.
 3. `score_partition` (per partition): features, ICP fit and the model's probability, with the
    opportunities of every partition (a company's deals count for all its leads).
-4. Back in the flow: the partitions' files as one `Prepared` (counts summed), so the global
-   steps (the collected report frames, the priority rank over all leads, the report, the
-   manifest) run once, exactly as without partitions.
+4. `finish_partition` (per partition, once the previous run can be read): stage, reasons and
+   output columns (`scoring.score.finish`).
+5. Back in the flow: the partitions' files as one `Prepared` (counts summed) for the report
+   frames and the manifest, and the finished rows as `PartitionedScores`: the priority ranked
+   over all leads from three columns, and the rows in pieces of lead ids for the writers
+   (`flows.scored_pieces`), so that no step holds every scored row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +48,9 @@ from features.resolve.partition import (
 )
 from features.resolve.prepare import Prepared, prepare_companies, prepare_leads
 from flows.catalog import SourceInput, read_errors_named
-from scoring.score import ModelVerdict, with_icp, with_probabilities
+from flows.scored_pieces import ScoredPiece
+from scoring.rules.stage import priority_rank
+from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
 # The sources split by lead; companies and company events are shared by every partition.
 PARTITIONED_SOURCES = ("leads", "activities", "opportunities")
@@ -81,6 +87,12 @@ def _collected(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:
     return [frame.lazy() for frame in pl.collect_all(frames)]
 
 
+# Rows per row group of the files read by ranges of lead ids (a partition's survivors and
+# finished rows): a piece reads the groups whose lead ids overlap its range, from every
+# partition.
+_RANGE_ROW_GROUP = 20_000
+
+
 def _write_all(frames: dict[str, pl.LazyFrame | pl.DataFrame], path: Callable[[str], Path]
                ) -> None:
     names = list(frames)
@@ -88,7 +100,7 @@ def _write_all(frames: dict[str, pl.LazyFrame | pl.DataFrame], path: Callable[[s
     for name, frame in zip(names, pl.collect_all(lazy), strict=True):
         target = path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(target)
+        frame.write_parquet(target, row_group_size=_RANGE_ROW_GROUP)
 
 
 def _sink_partitioned(frame: pl.LazyFrame, layout: PartitionLayout, source: str) -> None:
@@ -146,7 +158,10 @@ def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, 
         quarantined_lead_ids=pl.scan_parquet(layout.shared("quarantined_lead_ids")),
         checkpoint=_collected,
     )
-    _write_all({name: getattr(part, name) for name in PREPARED_FRAMES},
+    # The survivors in lead_id order, in small row groups: a piece of lead ids (the CRM
+    # files' emails) then reads only the groups of its range.
+    frames = {name: getattr(part, name) for name in PREPARED_FRAMES}
+    _write_all({**frames, "survivors": frames["survivors"].sort("lead_id")},
                lambda name: layout.prepared(partition, name))
     survivors = pl.scan_parquet(layout.prepared(partition, "survivors"))
     return int(survivors.select(pl.len()).collect().item())
@@ -221,12 +236,76 @@ def prepare_partitions(sources: dict[str, SourceInput], cfg: Config, as_of: date
 
 
 def score_partitions(layout: PartitionLayout, cfg: Config, as_of: date,
-                     verdict: ModelVerdict) -> pl.DataFrame:
-    """Step 3 for every partition; their scored rows together (the flow ranks and finishes
-    them over all leads)."""
-    _run_each(score_partition, [dict(layout=layout, partition=p, cfg=cfg, as_of=as_of,
-                                     verdict=verdict) for p in range(layout.partitions)])
-    return pl.read_parquet(layout.every_partition("scored"))
+                     verdict: ModelVerdict) -> int:
+    """Step 3 for every partition; returns the rows scored."""
+    rows = _run_each(score_partition, [dict(layout=layout, partition=p, cfg=cfg, as_of=as_of,
+                                            verdict=verdict) for p in range(layout.partitions)])
+    return sum(rows)
+
+
+def report_features(layout: PartitionLayout, columns: Sequence[str]) -> pl.DataFrame:
+    """``columns`` of every partition's scored rows (the report's segments and history)."""
+    return pl.scan_parquet(layout.every_partition("scored")).select(columns).collect()
+
+
+@task(cache_policy=NO_CACHE)
+def finish_partition(layout: PartitionLayout, partition: int, cfg: Config, as_of: date,
+                     previous: pl.LazyFrame | None) -> None:
+    """Step 4: stage, reasons and the output columns of one partition's scored rows
+    (`scoring.score.finish`); its priority ranks only this partition's leads, and
+    `PartitionedScores` replaces it with the rank over all of them."""
+    finished = finish(pl.scan_parquet(layout.prepared(partition, "scored")),
+                      pl.scan_parquet(layout.prepared(partition, "survivors")), cfg, as_of,
+                      previous).collect()
+    finished.write_parquet(layout.prepared(partition, "finished"), statistics=True,
+                           row_group_size=_RANGE_ROW_GROUP)
+
+
+# Leads per piece at most (a piece's rows, their CRM files and feed are in memory at once).
+PIECE_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class PartitionedScores:
+    """Every partition's finished rows, as pieces of lead ids in order (as many as the
+    partitions, and at most PIECE_ROWS leads each), each with the priority ranked over all
+    leads (`scoring.rules.stage.priority_rank` on three columns of every lead: the one step
+    that needs them all)."""
+
+    layout: PartitionLayout
+    ranks: pl.DataFrame  # lead_id, priority: every lead, sorted by lead_id
+
+    @property
+    def rows(self) -> int:
+        return self.ranks.height
+
+    def _bounds(self) -> list[str | None]:
+        wanted = max(self.layout.partitions, -(-self.rows // PIECE_ROWS))
+        pieces = max(1, min(wanted, self.rows))
+        starts = [self.rows * k // pieces for k in range(1, pieces)]
+        inner = self.ranks.get_column("lead_id").gather(starts).unique(maintain_order=True)
+        return [None, *inner.to_list(), None]
+
+    def pieces(self) -> Iterator[ScoredPiece]:
+        finished = pl.scan_parquet(self.layout.every_partition("finished"))
+        for first, end in pairwise(self._bounds()):
+            piece = ScoredPiece(pl.DataFrame(), first, end)
+            rows = finished.filter(piece.holds()).collect().sort("lead_id")
+            ranks = self.ranks.filter(piece.holds())
+            if not rows.get_column("lead_id").equals(ranks.get_column("lead_id")):
+                raise RuntimeError("a partitioned run's finished rows and ranks disagree")
+            yield ScoredPiece(rows.with_columns(ranks.get_column("priority")), first, end)
+
+
+def finish_partitions(layout: PartitionLayout, cfg: Config, as_of: date,
+                      previous: pl.LazyFrame | None) -> PartitionedScores:
+    """Step 4 for every partition, then the priority over all leads."""
+    _run_each(finish_partition, [dict(layout=layout, partition=p, cfg=cfg, as_of=as_of,
+                                      previous=previous) for p in range(layout.partitions)])
+    ranks = (pl.scan_parquet(layout.every_partition("finished"))
+             .select("lead_id", "recommended_stage", "priority_score")
+             .sort("lead_id").select("lead_id", priority_rank()).collect())
+    return PartitionedScores(layout, ranks)
 
 
 def dask_task_runner(workers: int | None, address: str | None) -> TaskRunner[Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from importlib.metadata import version as package_version
@@ -28,6 +28,7 @@ from flows import PROJECT_ROOT
 from flows.artifacts import create_run_artifacts
 from flows.catalog import (
     SourceInput,
+    Storage,
     crm_dataset,
     dataset_path,
     load_config,
@@ -40,7 +41,9 @@ from flows.catalog import (
 )
 from flows.console import step_started
 from flows.exports import (
-    CrmFile,
+    REPORT_FEATURES,
+    CrmChoice,
+    crm_datasets,
     crm_files,
     export_settings,
     html_report,
@@ -49,7 +52,13 @@ from flows.exports import (
     without_pii,
 )
 from flows.models import model_verdict
-from flows.partitioned import PartitionLayout, prepare_partitions, score_partitions
+from flows.partitioned import (
+    PartitionLayout,
+    finish_partitions,
+    prepare_partitions,
+    report_features,
+    score_partitions,
+)
 from flows.profiles import load_profile
 from flows.promotions import CURRENT, ModelChoice
 from flows.publish import publish, publish_lock, recover_interrupted, staging_folder
@@ -59,7 +68,8 @@ from flows.runtime import (
     io_retry_condition,
     prefect_startup_seconds,
 )
-from scoring.changes import change_counts, change_feed, removed_leads
+from flows.scored_pieces import FinishedScores, WholeScores
+from scoring.changes import CHANGES, change_counts, change_feed, removed_leads
 from scoring.records import (
     ChangeSummary,
     ConfigRef,
@@ -68,12 +78,14 @@ from scoring.records import (
     Firmographics,
     InputFile,
     ModelUse,
+    OutputFile,
     QuarantineSummary,
     RunInfo,
     RunManifest,
     SourceCounts,
 )
 from scoring.report import funnel_summary, render_report
+from scoring.report_rows import report_rows
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 from scoring.spreadsheet_safety import CsvFormat
 
@@ -158,14 +170,13 @@ _IO_TASK: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class PeopleOutputs:
-    """What the run writes for people besides the scores: the CRM import files, the CSV
-    layout, the PII key (None: no hashing) and the HTML report."""
+class ScoredOutputs:
+    """What `write_scored` wrote and kept: the scores, change feed and CRM files (by output
+    name), the report's rows of every lead (`scoring.report_rows`) and the change counts."""
 
-    crm: list[CrmFile]
-    csv_format: CsvFormat
-    pii_key: bytes | None
-    html_report: str
+    outputs: dict[str, OutputFile]
+    report_rows: pl.DataFrame
+    change_counts: dict[str, int]
 
 
 @task(**_IO_TASK)
@@ -211,23 +222,24 @@ def _collect_named(frames: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
     return dict(zip(frames, pl.collect_all(list(frames.values())), strict=True))
 
 
-# The prepared inputs only the features read: a partitioned run reads them per partition from
-# its files, so the flow leaves them as scans rather than holding every partition's at once.
-FEATURE_ONLY_INPUTS = ("activities", "opportunities", "companies", "events")
+# The prepared inputs a partitioned run reads per partition from its files (the leads also
+# per piece of lead ids, for the CRM files' emails), so the flow leaves them as scans rather
+# than holding every partition's at once.
+PARTITION_ONLY_INPUTS = ("leads", "activities", "opportunities", "companies", "events")
 
 
 @task(**_IO_TASK)
 def materialize(sources: dict[str, SourceInput], prepared: Prepared,
                 partitioned: bool = False) -> Materialized:
     """Collect the prepared inputs and every report frame in one pass over the inputs
-    (`partitioned`: all but FEATURE_ONLY_INPUTS, which stay lazy)."""
+    (`partitioned`: all but PARTITION_ONLY_INPUTS, which stay lazy)."""
     validation_quarantine = [s.validated.quarantine for s in sources.values()
                              if _present(s.validated.quarantine)]
     issues = [s.validated.value_issues.with_columns(pl.lit(n).alias("source"))
               for n, s in sources.items() if _present(s.validated.value_issues)]
     inputs = {f.name: getattr(prepared.inputs, f.name) for f in fields(PreparedInputs)
-              if not (partitioned and f.name in FEATURE_ONLY_INPUTS)}
-    lazy = {name: getattr(prepared.inputs, name) for name in FEATURE_ONLY_INPUTS
+              if not (partitioned and f.name in PARTITION_ONLY_INPUTS)}
+    lazy = {name: getattr(prepared.inputs, name) for name in PARTITION_ONLY_INPUTS
             if name not in inputs}
     reports = {
         "quarantine": pl.concat([*validation_quarantine, prepared.quarantine],
@@ -319,33 +331,65 @@ def enrichment_summary(
 
 
 @task(**_IO_TASK)
-def write_outputs(
-    staging: Path, as_of: date, scores: pl.DataFrame, materialized: Materialized,
-    feed: pl.DataFrame, manifest: RunManifest, report: str, people: PeopleOutputs,
-) -> RunManifest:
-    """Write every output into the staging folder, then the manifest with each file's path,
-    rows and hash; return that manifest. One entry per catalog output (`flows.catalog`).
+def write_scored(
+    storage: Storage, as_of: date, finished: FinishedScores, previous: pl.LazyFrame | None,
+    materialized: Materialized, crm: CrmChoice, pii: bytes | None,
+) -> ScoredOutputs:
+    """Write the scores, the change feed and the CRM import files piece by piece (see
+    `flows.scored_pieces`), and keep the report's rows of every lead.
 
-    The CRM import files keep emails as they are (the CRM matches on them); every other output
-    has them hashed when the run hashes PII (``people.pii_key``)."""
-    storage = storage_for(staging, people.csv_format)
-    key = people.pii_key
+    The CRM import files keep emails as they are (the CRM matches on them); the scores have
+    them hashed when the run hashes PII (``pii``)."""
+    crm_names = [crm_dataset(name, only) for name, only in
+                 crm_datasets(crm.settings, crm.with_changes_only)]
+    counts = dict.fromkeys(CHANGES, 0)
+    left_out = dict.fromkeys(crm_names, 0)
+    record_id_from: dict[str, str | None] = dict.fromkeys(crm_names)
+    report: list[pl.DataFrame] = []
+    with ExitStack() as files:
+        scores, changes, *imports = (files.enter_context(storage.open_frame(name, as_of))
+                                     for name in ("scores", "changes", *crm_names))
+        for piece in finished.pieces():
+            scores.append(without_pii(piece.frame, pii))
+            removed = None if previous is None else removed_leads(
+                previous.filter(piece.holds()).collect(), piece.frame["lead_id"],
+                materialized.duplicates, materialized.quarantine)
+            feed = change_feed(piece.frame, removed)
+            changes.append(feed)
+            counts = {k: counts[k] + n for k, n in change_counts(feed).items()}
+            for name, writer, crm_file in zip(
+                    crm_names, imports,
+                    crm_files(piece.frame, materialized.inputs.leads.filter(piece.holds()),
+                              crm.settings, crm.input_profile, crm.with_changes_only),
+                    strict=True):
+                writer.append(crm_file.result.frame)
+                left_out[name] += crm_file.result.left_out
+                record_id_from[name] = crm_file.result.record_id_from
+            report.append(report_rows(piece.frame))
+    outputs = {"scores": scores.written, "changes": changes.written}
+    for name, writer in zip(crm_names, imports, strict=True):
+        outputs[name] = writer.written.model_copy(update={
+            "left_out_without_id": left_out[name], "record_id_from": record_id_from[name]})
+    return ScoredOutputs(outputs, pl.concat(report), counts)
+
+
+@task(**_IO_TASK)
+def write_outputs(
+    storage: Storage, as_of: date, materialized: Materialized, scored: ScoredOutputs,
+    manifest: RunManifest, report: str, html: str, pii: bytes | None,
+) -> RunManifest:
+    """Write the other outputs into the staging folder, then the manifest with each file's
+    path, rows and hash; return that manifest. One entry per catalog output (`flows.catalog`).
+    Every output but the CRM import files has emails hashed when the run hashes PII."""
     frames = {
-        "scores": without_pii(scores, key),
-        "changes": feed,  # lead ids, stages and probabilities: no PII
-        **{crm_dataset(f.crm, f.changes_only): f.result.frame for f in people.crm},
-        "quarantine": without_pii(materialized.quarantine, key),
-        "value_issues": without_pii(materialized.value_issues, key),
-        "duplicates": without_pii(materialized.duplicates, key),
+        "quarantine": without_pii(materialized.quarantine, pii),
+        "value_issues": without_pii(materialized.value_issues, pii),
+        "duplicates": without_pii(materialized.duplicates, pii),
     }
-    outputs = {name: storage.write(name, as_of, frame) for name, frame in frames.items()}
-    for crm_file in people.crm:
-        name = crm_dataset(crm_file.crm, crm_file.changes_only)
-        outputs[name] = outputs[name].model_copy(update={
-            "left_out_without_id": crm_file.result.left_out,
-            "record_id_from": crm_file.result.record_id_from})
+    outputs = {**scored.outputs,
+               **{name: storage.write(name, as_of, frame) for name, frame in frames.items()}}
     outputs["report"] = storage.write("report", as_of, report)
-    outputs["report_html"] = storage.write("report_html", as_of, people.html_report)
+    outputs["report_html"] = storage.write("report_html", as_of, html)
     written = manifest.model_copy(update={"outputs": outputs})
     storage.write("manifest", as_of, written)
     return written
@@ -354,13 +398,6 @@ def write_outputs(
 def _inputs_section(sources: dict[str, SourceInput], rows: dict[str, int]) -> dict[str, InputFile]:
     return {name: s.file_info.model_copy(update={"rows": rows[name]})
             for name, s in sources.items()}
-
-
-def _feed(scores: pl.DataFrame, previous: pl.LazyFrame | None,
-          materialized: Materialized) -> pl.DataFrame:
-    removed = None if previous is None else removed_leads(
-        previous.collect(), scores["lead_id"], materialized.duplicates, materialized.quarantine)
-    return change_feed(scores, removed)
 
 
 def score_date(
@@ -432,17 +469,29 @@ def score_date(
                 scored = predict(features, verdict)
         else:
             with _timed(timings, "features_and_predict"):
-                scored = score_partitions(layout, cfg, as_of, verdict)
+                score_partitions(layout, cfg, as_of, verdict)
         if previous_ready is not None:
             with _timed(timings, "wait_for_previous_date"):
                 previous_ready()
         with publish_lock(out):
             previous_as_of, previous = previous_scores(out, as_of)
         with _timed(timings, "recommend"):
-            scores = recommend(scored, materialized.inputs.leads, cfg, as_of, previous)
-            feed = _feed(scores, previous, materialized)
+            if layout is None:
+                finished: FinishedScores = WholeScores(
+                    recommend(scored, materialized.inputs.leads, cfg, as_of, previous))
+                segments = scored.select(REPORT_FEATURES)
+            else:
+                finished = finish_partitions(layout, cfg, as_of, previous)
+                segments = report_features(layout, REPORT_FEATURES)
+        storage = storage_for(staging, CsvFormat.named(settings.csv_locale))
+        with _timed(timings, "write_scores"):
+            written = write_scored(
+                storage, as_of, finished, previous, materialized,
+                CrmChoice(settings, load_profile(profile).name if profile else None,
+                          with_changes_only), key)
+        rows = written.report_rows
         accounting = reconcile(materialized.rows_read, materialized.quarantined_by_validation,
-                               materialized.buckets, scores.height)
+                               materialized.buckets, finished.rows)
         manifest = RunManifest(
             run=RunInfo(as_of=as_of, run_id=uuid.uuid4().hex, started_at=started,
                         leadscore_version=package_version("leadscore")),
@@ -453,35 +502,28 @@ def score_date(
             counts={source: SourceCounts.model_validate(counts)
                     for source, counts in accounting.items()},
             enrichment=enrichment_summary(materialized.matches, prepared.company_identities,
-                                          scores),
+                                          rows),
             quarantine=quarantine_summary(materialized.quarantine),
             value_issues=materialized.value_issues.height,
-            funnel=funnel_summary(scores, previous_as_of),
-            changes=ChangeSummary(previous_as_of=previous_as_of, counts=change_counts(feed)),
+            funnel=funnel_summary(rows, previous_as_of),
+            changes=ChangeSummary(previous_as_of=previous_as_of, counts=written.change_counts),
             timings_seconds=timings,
             duplicates=duplicates_summary(materialized.duplicates),
             warnings=warnings,
         )
         with _timed(timings, "write"):
-            report = render_report(scores, manifest)
-            people = PeopleOutputs(
-                crm=crm_files(scores, materialized.inputs.leads, settings,
-                              load_profile(profile).name if profile else None,
-                              with_changes_only),
-                csv_format=CsvFormat.named(settings.csv_locale),
-                pii_key=key,
-                html_report=html_report(scores, scored, previous, manifest,
-                                        model_card(models or out / "models", verdict.version)),
-            )
-            finished = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
-            manifest = write_outputs(staging, as_of, scores, materialized, feed,
-                                     manifest.model_copy(update={"run": finished}), report,
-                                     people)
+            report = render_report(rows, manifest)
+            html = html_report(rows, segments, previous, manifest,
+                               model_card(models or out / "models", verdict.version))
+            finished_at = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
+            manifest = write_outputs(storage, as_of, materialized, written,
+                                     manifest.model_copy(update={"run": finished_at}), report,
+                                     html, key)
             with writing(out):
                 publish(staging, out, as_of)
     # The manifest on disk has the steps up to the write; the log has them all.
     create_run_artifacts(manifest, dataset_path(out, "report_html", as_of))
-    logger.info("As of %s: %s leads; steps (s): %s", as_of, scores.height,
+    logger.info("As of %s: %s leads; steps (s): %s", as_of, finished.rows,
                 ", ".join(f"{k} {v}" for k, v in timings.items()))
     return manifest
 

@@ -9,7 +9,7 @@ import polars as pl
 from features.schema import STAGES
 from scoring.records import FunnelSummary, ModelUse, RunManifest, VsPreviousRun
 
-_TOP_ROWS = 10
+TOP_ROWS = 10
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -58,7 +58,7 @@ def _top(scores: pl.DataFrame, stage: str) -> pl.DataFrame:
     return (
         scores.filter(pl.col("recommended_stage") == stage)
         .sort("priority")
-        .head(_TOP_ROWS)
+        .head(TOP_ROWS)
         .select(
             "priority", "lead_id", "company_name", "icp_fit",
             pl.col("conversion_probability").alias("probability"),

@@ -22,7 +22,7 @@ from scoring.records import CalibrationBin, ModelCard, RunManifest
 FUNNEL_STAGES = ("lead", "prospect", "opportunity", "customer")
 STAGE_COLOURS = {"lead": "#8fb3d9", "prospect": "#4f86c6", "opportunity": "#f2a03d",
                  "customer": "#3aa37a", "disqualified": "#b9b9b9"}
-_TOP = 10
+TOP = 10
 
 
 @dataclass(frozen=True)
@@ -267,14 +267,17 @@ def _distributions_section(scores: pl.DataFrame) -> str:
 
 
 def _icp_section(scores: pl.DataFrame) -> str:
+    def rule_hits(column: str) -> pl.DataFrame:
+        # Counted before the rule names become text: the report's rows may carry them as
+        # categories (`scoring.report_rows`).
+        return (scores.select(pl.col(column).alias("rule")).explode("rule").drop_nulls()
+                .group_by("rule").agg(pl.len().alias("leads"))
+                .with_columns(pl.col("rule").cast(pl.String)))
+
     hits = (
-        pl.concat([
-            scores.select(pl.col("icp_matched").alias("rule")).explode("rule"),
-            scores.select(pl.col("icp_against").alias("rule")).explode("rule")
-            if "icp_against" in scores.columns else pl.DataFrame(schema={"rule": pl.String}),
-        ]).drop_nulls().group_by("rule").agg(pl.len().alias("leads")).sort("leads", "rule",
-                                                                           descending=[True,
-                                                                                       False]))
+        pl.concat([rule_hits(c) for c in ("icp_matched", "icp_against") if c in scores.columns])
+        .group_by("rule").agg(pl.col("leads").sum())
+        .sort("leads", "rule", descending=[True, False]))
     total = scores.height or 1
     rows = [(r["rule"], r["leads"], _pct(r["leads"] / total)) for r in hits.iter_rows(named=True)]
     tiers = scores.group_by("icp_tier").agg(pl.len().alias("n")).sort("icp_tier")
@@ -379,8 +382,8 @@ def _movers_section(data: ReportInputs) -> str:
                 for r in frame.iter_rows(named=True)]
 
     headers = ["lead", "company", "stage", "before", "now", "change", "why"]
-    up = moved.sort(["delta", "lead_id"], descending=[True, False]).head(_TOP)
-    down = moved.sort(["delta", "lead_id"]).head(_TOP).filter(pl.col("delta") < 0)
+    up = moved.sort(["delta", "lead_id"], descending=[True, False]).head(TOP)
+    down = moved.sort(["delta", "lead_id"]).head(TOP).filter(pl.col("delta") < 0)
     return (
         "<section id='movers'><h2>Top movers (conversion probability)</h2>"
         "<h3>Up</h3>" + _table(headers, rows(up.filter(pl.col("delta") > 0)), {3, 4, 5},
@@ -401,7 +404,7 @@ def _segment(scores: pl.DataFrame, column: str, label: str) -> str:
     )
     # Tiers read best in their order (A first); other segments biggest first.
     grouped = (grouped.sort("segment") if column == "icp_tier"
-               else grouped.sort(["leads", "segment"], descending=[True, False])).head(_TOP)
+               else grouped.sort(["leads", "segment"], descending=[True, False])).head(TOP)
     rows = [(r["segment"], r["leads"], r["work"], r["opportunities"],
              _pct(r["mean_p"]), _n(round(r["mean_fit"], 1) if r["mean_fit"] is not None
                                    else None))
@@ -420,7 +423,7 @@ def _segments_section(scores: pl.DataFrame) -> str:
 
 
 def _call_first(scores: pl.DataFrame) -> str:
-    top = scores.filter(pl.col("recommended_stage") == "opportunity").sort("priority").head(_TOP)
+    top = scores.filter(pl.col("recommended_stage") == "opportunity").sort("priority").head(TOP)
     rows = [(r["priority"], r["lead_id"], r["company_name"], _n(r["icp_fit"]),
              _pct(r["conversion_probability"]), "; ".join((r["reasons"] or [])[:2]))
             for r in top.iter_rows(named=True)]

@@ -47,6 +47,14 @@ CRM_CUSTOMER = ("customer",)
 CRM_DISQUALIFIED = ("disqualified", "unqualified")
 
 
+# Stages that are not worked and get no priority.
+UNRANKED_STAGES = ("customer", "disqualified")
+
+
+def _workable() -> pl.Expr:
+    return ~pl.col("recommended_stage").is_in(list(UNRANKED_STAGES))
+
+
 def _crm_says(values: tuple[str, ...]) -> pl.Expr:
     return pl.col("crm_stage").str.to_lowercase().is_in(values).fill_null(False)
 
@@ -101,7 +109,7 @@ COMPANY_IS_CUSTOMER_ACTION = "Their company is a customer: agree with its accoun
 
 def _next_action(cfg: StagesConfig) -> pl.Expr:
     action = pl.col("recommended_stage").replace_strict(cfg.next_actions, return_dtype=pl.String)
-    workable = ~pl.col("recommended_stage").is_in(["customer", "disqualified"])
+    workable = _workable()
     return (
         pl.when(workable & pl.col("company_won_deal").fill_null(False))
         .then(pl.lit(COMPANY_IS_CUSTOMER_ACTION) + action)
@@ -137,8 +145,7 @@ def recommend_stage(
     lead_id); customers and disqualified leads get no priority.
     """
     stage, basis = _stage_and_basis(cfg, prospect_min_fit)
-    ranked = pl.col("priority_score").rank("ordinal", descending=True).over("recommended_stage")
-    workable = ~pl.col("recommended_stage").is_in(["customer", "disqualified"])
+    workable = _workable()
     return (
         scored.with_columns(stage.alias("recommended_stage"), basis.alias("stage_basis"))
         .with_columns(
@@ -155,11 +162,17 @@ def recommend_stage(
             pl.when(workable).then(_priority_score(cfg)).alias("priority_score"),
         )
         .sort("lead_id")
-        .with_columns(
-            pl.when(workable).then(ranked).cast(pl.Int64).alias("priority"),
-            _stage_change().alias("stage_change"),
-        )
+        .with_columns(priority_rank(), _stage_change().alias("stage_change"))
     )
+
+
+def priority_rank() -> pl.Expr:
+    """``priority``: the lead's rank within its stage by priority_score (1 = work first), ties
+    in lead_id order; null for customers and disqualified leads. Needs recommended_stage and
+    priority_score over all the leads ranked together, sorted by lead_id (a partitioned run
+    ranks three columns of every partition's leads with it)."""
+    ranked = pl.col("priority_score").rank("ordinal", descending=True).over("recommended_stage")
+    return pl.when(_workable()).then(ranked).cast(pl.Int64).alias("priority")
 
 
 def reasons(cfg: StagesConfig) -> pl.Expr:

@@ -24,7 +24,7 @@ BENCH_GENERATOR = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
 # What must be the same; the rest of the manifest is when, where and how fast.
 SAME_IN_MANIFEST = ("counts", "enrichment", "quarantine", "value_issues", "funnel", "model",
                     "duplicates", "warnings")
-FRAMES = ("scores", "quarantine", "value_issues", "duplicates")
+FRAMES = ("scores", "changes", "quarantine", "value_issues", "duplicates")
 
 
 def _generated(folder: Path, leads: int) -> Path:
@@ -123,6 +123,25 @@ def test_partitioned_run_of_a_generated_export_with_duplicates_is_the_same(
                         as_of)
 
 
+def test_against_a_previous_run_the_partitioned_run_is_the_same(
+    models: Path, tmp_path: Path, sample_dir: Path, config: Path, sample_export_date: date,
+) -> None:
+    """The change feed (with leads gone since the previous run), the change columns and
+    the report's changes section, compared after a previous run in the same output folder."""
+    earlier, as_of = sample_export_date - timedelta(days=21), sample_export_date - timedelta(days=7)
+    runs = {}
+    for n in (1, 4):
+        out = tmp_path / f"p{n}"
+        _score(out, sample_dir, earlier, config, models, n)
+        runs[n] = (out, _score(out, sample_dir, as_of, config, models, n))
+    assert runs[1][1].changes.counts["upgraded"] > 0
+    assert_same_run(runs[1], runs[4], as_of)
+    # The page between its header (the run id) and footer.
+    reports = [dataset_path(out, "report_html", as_of).read_text(encoding="utf-8")
+               .split("</header>")[1].split("<footer")[0] for out, _ in runs.values()]
+    assert reports[0] == reports[1]
+
+
 def _descendants() -> set[int]:
     return {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
 
@@ -145,6 +164,6 @@ def test_partitions_on_a_dask_local_cluster_write_what_the_single_process_run_wr
         assert len(cluster.workers) == 2
         # The partitions ran as tasks on the cluster, not in the flow's own thread.
         ran = set(cluster.scheduler.task_prefixes)
-        assert {"prepare_partition", "score_partition"} <= ran, ran
+        assert {"prepare_partition", "score_partition", "finish_partition"} <= ran, ran
     assert_same_run(sample_runs[1], (tmp_path, manifest), as_of)
     assert _descendants() <= before

@@ -6,12 +6,14 @@ a week before it and on it. The tests read what landed on disk.
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -338,12 +340,13 @@ def test_a_full_disk_mid_write_is_one_error_and_keeps_the_previous_output(
              if n in written_by(default_config)}
     before = {name: path.read_bytes() for name, path in paths.items()}
 
-    def disk_full(self: pl.DataFrame, path: Path, **_: Any) -> None:
-        Path(path).write_bytes(b"PAR1 half")  # what a full disk leaves: a partial file
-        raise pl.exceptions.ComputeError(
-            "parquet: underlying IO error: No space left on device (os error 28)")
+    real_write = pq.ParquetWriter.write_table
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", disk_full)
+    def disk_full(self: pq.ParquetWriter, table: Any, **options: Any) -> None:
+        real_write(self, table.slice(0, 1), **options)  # a partial file, as a full disk leaves
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_full)
     with pytest.raises(OutputError, match=r"cannot write .*scores\.parquet: No space left"):
         score_flow(as_of=demo.as_of, inputs=sample_dir, config=default_config, out=demo.out)
     monkeypatch.undo()
