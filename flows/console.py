@@ -29,8 +29,10 @@ STEP_LABELS = {
     "collect_inputs": "collecting the prepared inputs",
     "features": "building point-in-time features and ICP fit",
     "predict_and_explain": "conversion probabilities and reasons",
+    "features_and_predict": "features, ICP fit and probabilities per partition",
     "recommend": "recommending stages and next actions",
-    "write": "writing outputs and the report",
+    "write_scores": "writing the scores, change feed and CRM files",
+    "write": "writing the report and the other outputs",
 }
 
 

@@ -120,9 +120,12 @@ def html_report(report_rows: pl.DataFrame, features: pl.DataFrame,
                 card: ModelCard | None) -> str:
     """The HTML report, from `scoring.report_rows` rows and REPORT_FEATURES (the segments
     (industry, country) and the CRM's historic conversion)."""
-    segments = features.select("lead_id", "industry", "country")
-    with_segments = report_rows.join(segments, on="lead_id", how="left",
-                                     maintain_order="left")
+    # The segments joined to the lead ids alone, then set beside the rows: a join of the rows
+    # themselves would copy every lead's report row.
+    segments = report_rows.select("lead_id").join(
+        features.select("lead_id", "industry", "country"), on="lead_id", how="left",
+        maintain_order="left")
+    with_segments = report_rows.hstack(segments.select("industry", "country"))
     return render_html_report(ReportInputs(
         scores=with_segments,
         previous=previous.collect() if previous is not None else None,

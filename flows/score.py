@@ -370,7 +370,8 @@ def write_scored(
     for name, writer in zip(crm_names, imports, strict=True):
         outputs[name] = writer.written.model_copy(update={
             "left_out_without_id": left_out[name], "record_id_from": record_id_from[name]})
-    return ScoredOutputs(outputs, pl.concat(report), counts)
+    # Not rechunked: one copy of every lead's report rows at a time.
+    return ScoredOutputs(outputs, pl.concat(report, rechunk=False), counts)
 
 
 @task(**_IO_TASK)
