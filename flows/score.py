@@ -69,7 +69,7 @@ from flows.runtime import (
     prefect_startup_seconds,
 )
 from flows.scored_pieces import FinishedScores, WholeScores
-from scoring.changes import CHANGES, change_counts, change_feed, removed_leads
+from scoring.changes import CHANGES, change_counts, change_feed, removal_reasons, removed_leads
 from scoring.records import (
     ChangeSummary,
     ConfigRef,
@@ -346,14 +346,14 @@ def write_scored(
     left_out = dict.fromkeys(crm_names, 0)
     record_id_from: dict[str, str | None] = dict.fromkeys(crm_names)
     report: list[pl.DataFrame] = []
+    reasons = removal_reasons(materialized.duplicates, materialized.quarantine)
     with ExitStack() as files:
         scores, changes, *imports = (files.enter_context(storage.open_frame(name, as_of))
                                      for name in ("scores", "changes", *crm_names))
         for piece in finished.pieces():
             scores.append(without_pii(piece.frame, pii))
             removed = None if previous is None else removed_leads(
-                previous.filter(piece.holds()).collect(), piece.frame["lead_id"],
-                materialized.duplicates, materialized.quarantine)
+                previous.filter(piece.holds()).collect(), piece.frame["lead_id"], reasons)
             feed = change_feed(piece.frame, removed)
             changes.append(feed)
             counts = {k: counts[k] + n for k, n in change_counts(feed).items()}

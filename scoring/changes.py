@@ -14,6 +14,8 @@ Pure: frames in, frames out. The flow reads the previous run and writes the feed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 CHANGES: tuple[str, ...] = ("new", "upgraded", "downgraded", "unchanged", "removed")
@@ -67,16 +69,20 @@ def with_change(current: pl.LazyFrame, previous: pl.LazyFrame | None) -> pl.Lazy
     )
 
 
-def removed_leads(
-    previous: pl.DataFrame, scored_ids: pl.Series, duplicates: pl.DataFrame,
-    quarantine: pl.DataFrame,
-) -> pl.DataFrame:
-    """Leads of the previous run that this run does not score, each with why.
+@dataclass(frozen=True)
+class RemovalReasons:
+    """Why a lead id this run does not score is gone: merged into a survivor (``_merged``)
+    or quarantined (``_quarantined``), each keyed by lead_id. Built once per run
+    (`removal_reasons`) and read by every piece's `removed_leads`."""
 
-    Needs: PREVIOUS_COLUMNS in `previous`; `duplicates` (lead_id, survivor_id) of this run;
-    `quarantine` (source, reason, record: the row as JSON) of this run.
-    Returns FEED_COLUMNS with change `removed`, sorted by lead_id.
-    """
+    merged: pl.DataFrame
+    quarantined: pl.DataFrame
+
+
+def removal_reasons(duplicates: pl.DataFrame, quarantine: pl.DataFrame) -> RemovalReasons:
+    """Needs: `duplicates` (lead_id, survivor_id) of this run; `quarantine` (source, reason,
+    record: the row as JSON) of this run. A quarantined lead's id is read from its record's
+    JSON here, once, not once per piece."""
     merged = duplicates.select(
         "lead_id", (pl.lit("merged into ") + pl.col("survivor_id")).alias("_merged"))
     quarantined = (
@@ -88,10 +94,21 @@ def removed_leads(
         .select("lead_id", (pl.lit("quarantined: ") + pl.col("reason")).alias("_quarantined"))
     ) if quarantine.height else pl.DataFrame(schema={"lead_id": pl.String,
                                                      "_quarantined": pl.String})
+    return RemovalReasons(merged, quarantined)
+
+
+def removed_leads(
+    previous: pl.DataFrame, scored_ids: pl.Series, reasons: RemovalReasons,
+) -> pl.DataFrame:
+    """Leads of the previous run that this run does not score, each with why.
+
+    Needs: PREVIOUS_COLUMNS in `previous`; `reasons` from `removal_reasons`.
+    Returns FEED_COLUMNS with change `removed`, sorted by lead_id.
+    """
     gone = previous.filter(~pl.col("lead_id").is_in(scored_ids.implode()))
     return (
-        gone.join(merged, on="lead_id", how="left")
-        .join(quarantined, on="lead_id", how="left")
+        gone.join(reasons.merged, on="lead_id", how="left")
+        .join(reasons.quarantined, on="lead_id", how="left")
         .select(
             "lead_id",
             pl.lit("removed").alias("change"),

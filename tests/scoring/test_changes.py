@@ -11,6 +11,7 @@ from scoring.changes import (
     change_counts,
     change_feed,
     changes_only,
+    removal_reasons,
     removed_leads,
     with_change,
 )
@@ -57,7 +58,7 @@ def test_a_removed_lead_says_whether_it_was_merged_quarantined_or_deleted() -> N
         "source_row": [4, 9], "reason": ["created_at is not a date", "refers to no lead"],
         "record": ['{"lead_id": "bad"}', '{"lead_id": "gone"}'],
     })
-    out = removed_leads(previous, pl.Series(["kept"]), duplicates, quarantine)
+    out = removed_leads(previous, pl.Series(["kept"]), removal_reasons(duplicates, quarantine))
     assert out.columns == list(FEED_COLUMNS)
     assert dict(zip(out["lead_id"], out["removed_reason"], strict=True)) == {
         "bad": "quarantined: created_at is not a date",
@@ -73,8 +74,9 @@ def test_the_feed_holds_every_lead_of_both_runs_and_counts_every_category() -> N
     current = with_change(run({"a": ("lead", 0.1), "b": ("prospect", 0.2)}).lazy(),
                           run({"a": ("lead", 0.1), "c": ("lead", 0.1)}).lazy()).collect()
     removed = removed_leads(run({"a": ("lead", 0.1), "c": ("lead", 0.1)}), current["lead_id"],
-                            pl.DataFrame(schema={"lead_id": pl.String, "survivor_id": pl.String}),
-                            pl.DataFrame())
+                            removal_reasons(pl.DataFrame(schema={"lead_id": pl.String,
+                                                                 "survivor_id": pl.String}),
+                                            pl.DataFrame()))
     feed = change_feed(current, removed)
     assert feed["lead_id"].to_list() == ["a", "b", "c"]
     assert feed["change"].to_list() == ["unchanged", "new", "removed"]
