@@ -48,7 +48,7 @@ from features.resolve.partition import (
 )
 from features.resolve.prepare import Prepared, prepare_companies, prepare_leads
 from flows.catalog import SourceInput, read_errors_named
-from flows.scored_pieces import ScoredPiece
+from flows.scored_pieces import ScoredPiece, lead_range
 from scoring.rules.stage import priority_rank
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 
@@ -289,9 +289,8 @@ class PartitionedScores:
     def pieces(self) -> Iterator[ScoredPiece]:
         finished = pl.scan_parquet(self.layout.every_partition("finished"))
         for first, end in pairwise(self._bounds()):
-            piece = ScoredPiece(pl.DataFrame(), first, end)
-            rows = finished.filter(piece.holds()).collect().sort("lead_id")
-            ranks = self.ranks.filter(piece.holds())
+            rows = finished.filter(lead_range(first, end)).collect().sort("lead_id")
+            ranks = self.ranks.filter(lead_range(first, end))
             if not rows.get_column("lead_id").equals(ranks.get_column("lead_id")):
                 raise RuntimeError("a partitioned run's finished rows and ranks disagree")
             yield ScoredPiece(rows.with_columns(ranks.get_column("priority")), first, end)

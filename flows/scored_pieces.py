@@ -16,6 +16,17 @@ from typing import Protocol
 import polars as pl
 
 
+def lead_range(first: str | None, end: str | None, column: str = "lead_id") -> pl.Expr:
+    """True for the rows whose ``column`` is from ``first`` (included) up to ``end`` (not
+    included); None: no bound on that side."""
+    inside = pl.lit(True)
+    if first is not None:
+        inside = inside & (pl.col(column) >= first)
+    if end is not None:
+        inside = inside & (pl.col(column) < end)
+    return inside
+
+
 @dataclass(frozen=True)
 class ScoredPiece:
     """The finished rows of the lead ids from ``first`` (included) up to ``end`` (not
@@ -27,12 +38,7 @@ class ScoredPiece:
 
     def holds(self, column: str = "lead_id") -> pl.Expr:
         """True for the rows of another frame whose ``column`` falls in this piece's range."""
-        inside = pl.lit(True)
-        if self.first is not None:
-            inside = inside & (pl.col(column) >= self.first)
-        if self.end is not None:
-            inside = inside & (pl.col(column) < self.end)
-        return inside
+        return lead_range(self.first, self.end, column)
 
 
 class FinishedScores(Protocol):
