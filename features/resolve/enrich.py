@@ -348,29 +348,38 @@ def _pools(companies: pl.DataFrame, queries: pl.DataFrame) -> list[_Pool]:
     ]
 
 
-def _neighbours(pool: _Pool, order: pl.Expr, window: int) -> pl.DataFrame:
-    """``_q``, ``_c``: each query with the ``window`` companies of its pool on either side of
-    its place when both are sorted by ``order`` (an expression of ``_sort``)."""
-    by_pool = pool.companies.select("_pool", "_c", order.alias("_order")).partition_by(
+# The two sorted orders of the token-sorted names: forwards, and each name spelt backwards.
+_ORDERS = (pl.col("_sort"), pl.col("_sort").str.reverse())
+
+
+def _nearest(companies: pl.DataFrame, queries: pl.DataFrame, window: int) -> pl.DataFrame:
+    """``_q``, ``_c``: each query with the ``window`` companies on either side of its place
+    among ``companies`` sorted by ``_order`` (both frames carry ``_order``)."""
+    # One sort per pool and order, then a binary search per query: a sort of the companies
+    # and queries together by (pool, name) cost several times more.
+    companies = companies.sort("_order")
+    place = companies.get_column("_order").search_sorted(queries.get_column("_order"))
+    pairs = queries.select("_q", pl.int_ranges(
+        (place.cast(pl.Int64) - window).clip(lower_bound=0),
+        (place.cast(pl.Int64) + window).clip(upper_bound=companies.height),
+        dtype=pl.UInt32).alias("_pos")).explode("_pos").drop_nulls()
+    return pairs.select("_q", companies.get_column("_c").gather(pairs.get_column("_pos")))
+
+
+def _neighbours(pool: _Pool, window: int) -> list[pl.DataFrame]:
+    """``_q``, ``_c``: each query with its ``window`` nearest companies of its pool on either
+    side, in each of ``_ORDERS``."""
+    by_pool = pool.companies.select("_pool", "_c", "_sort").partition_by(
         "_pool", as_dict=True, include_key=False)
-    found = []
-    for (name,), asked in pool.queries.select("_pool", "_q", order.alias("_order")).group_by(
-            "_pool"):
+    found: list[pl.DataFrame] = []
+    for (name,), asked in pool.queries.select("_pool", "_q", "_sort").group_by("_pool"):
         companies = by_pool.get((name,))
         if companies is None:
             continue
-        # One sort per pool and order, then a binary search per query: a sort of the
-        # companies and queries together by (pool, name) cost several times more.
-        companies = companies.sort("_order")
-        place = companies.get_column("_order").search_sorted(asked.get_column("_order"))
-        pairs = asked.select("_q", pl.int_ranges(
-            (place.cast(pl.Int64) - window).clip(lower_bound=0),
-            (place.cast(pl.Int64) + window).clip(upper_bound=companies.height),
-            dtype=pl.UInt32).alias("_pos")).explode("_pos").drop_nulls()
-        found.append(pairs.select("_q", companies.get_column("_c").gather(
-            pairs.get_column("_pos"))))
-    return pl.concat(found) if found else pl.DataFrame(
-        schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
+        found.extend(_nearest(companies.select("_c", order.alias("_order")),
+                              asked.select("_q", order.alias("_order")), window)
+                     for order in _ORDERS)
+    return found
 
 
 def _candidate_pairs(companies: pl.DataFrame, queries: pl.DataFrame, window: int
@@ -380,10 +389,10 @@ def _candidate_pairs(companies: pl.DataFrame, queries: pl.DataFrame, window: int
     (which moves it far away in forward order) still meets in reversed order. A pair found in
     both orders is listed twice (scoring it twice costs less than finding the repeats)."""
     found = [
-        _neighbours(pool, order, window)
+        pairs
         for pool in _pools(companies, queries)
         if pool.companies.height and pool.queries.height
-        for order in (pl.col("_sort"), pl.col("_sort").str.reverse())
+        for pairs in _neighbours(pool, window)
     ]
     if not found:
         return pl.DataFrame(schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
