@@ -21,6 +21,7 @@ from functools import cache, partial
 
 import polars as pl
 
+from features.exprs import replaced
 from features.schema import UTC_DATETIME
 
 # Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in); 25569 is 1970-01-01.
@@ -235,7 +236,7 @@ def parse_bool(expr: pl.Expr) -> pl.Expr:
     False: no, n, false, f, 0, nej (sv, da), nei (no), ei (fi), off.
     """
     word = expr.str.strip_chars().str.to_lowercase()
-    return word.replace_strict(_BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+    return replaced(word, _BOOL_WORDS, pl.Boolean())
 
 
 def _number_body(decimal_comma: bool | None) -> pl.Expr:

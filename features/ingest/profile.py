@@ -27,6 +27,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.errors import ConfigError, InputError
+from features.exprs import replaced
 from features.ingest.validate import RAW_ERROR, SOURCE_ROW
 from features.schema import SOURCES
 
@@ -277,7 +278,7 @@ def value_map(column: str, mapping: dict[str, str]) -> pl.Expr:
     text = pl.col(column).cast(pl.String)
     lookup = {value_key(k): (v.strip() or None) for k, v in mapping.items()}
     key = text.str.strip_chars().str.to_lowercase()
-    return key.replace_strict(lookup, default=text, return_dtype=pl.String).alias(column)
+    return replaced(key, lookup, pl.String(), default=text).alias(column)
 
 
 def apply_profile(

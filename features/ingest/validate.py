@@ -17,6 +17,7 @@ import polars as pl
 
 from features.config import IngestConfig
 from features.errors import InputError
+from features.exprs import replaced
 from features.ingest.parse import (
     null_if_missing,
     parse_bool,
@@ -321,7 +322,7 @@ def _normalize_text(text: pl.Expr, name: str) -> pl.Expr:
     if name == "country":
         key = text.str.to_uppercase().str.replace_all(".", "", literal=True)
         key = key.str.replace_all(r"\s+", " ")
-        return key.replace_strict(COUNTRY_ALIASES, default=key, return_dtype=pl.String)
+        return replaced(key, COUNTRY_ALIASES, pl.String(), default=key)
     if name in _LOWER_CASED:
         return text.str.to_lowercase()
     return text
