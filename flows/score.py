@@ -22,7 +22,7 @@ from features.errors import InputError
 from features.point_in_time.assemble import PreparedInputs, build_features
 from features.point_in_time.snapshots import scoring_snapshots
 from features.resolve.accounting import heavy_losses, reconcile
-from features.resolve.enrich import match_report
+from features.resolve.enrich import MATCH_REPORT_COLUMNS, match_report
 from features.resolve.prepare import NOT_YET_CREATED, Prepared, prepare
 from flows import PROJECT_ROOT
 from flows.artifacts import create_run_artifacts
@@ -114,7 +114,7 @@ class Materialized:
     quarantine: pl.DataFrame
     value_issues: pl.DataFrame
     duplicates: pl.DataFrame
-    matches: pl.DataFrame
+    matches: pl.DataFrame  # MATCH_REPORT_COLUMNS of every surviving lead's match
     buckets: pl.DataFrame
     rows_read: dict[str, int]
     quarantined_by_validation: dict[str, int]
@@ -225,7 +225,8 @@ def _collect_named(frames: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
 # The prepared inputs a partitioned run reads per partition from its files (the leads also
 # per piece of lead ids, for the CRM files' emails), so the flow leaves them as scans rather
 # than holding every partition's at once.
-PARTITION_ONLY_INPUTS = ("leads", "activities", "opportunities", "companies", "events")
+PARTITION_ONLY_INPUTS = ("leads", "lead_companies", "activities", "opportunities", "companies",
+                         "events")
 
 
 @task(**_IO_TASK)
@@ -246,6 +247,9 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared,
                                 how="diagonal_relaxed").sort("source", "source_row", "reason"),
         "value_issues": pl.concat(issues, how="diagonal_relaxed") if issues else pl.LazyFrame(),
         "duplicates": prepared.duplicates.sort("lead_id"),
+        # Only what the enrichment summary counts, as categories: a partitioned run would
+        # otherwise hold every lead's match row to the end (about 1.5 GiB at 10M leads).
+        "matches": prepared.matches.select(pl.col(MATCH_REPORT_COLUMNS).cast(pl.Categorical)),
         "buckets": prepared.buckets,
         "newest": _newest_record(sources),
     }
@@ -261,7 +265,7 @@ def materialize(sources: dict[str, SourceInput], prepared: Prepared,
         quarantine=got["quarantine"],
         value_issues=got["value_issues"],
         duplicates=got["duplicates"],
-        matches=got["lead_companies"],
+        matches=got["matches"],
         buckets=got["buckets"],
         rows_read={n: int(got[f"read:{n}"].item()) for n in sources},
         quarantined_by_validation={n: int(got[f"rejected:{n}"].item()) for n in sources},

@@ -81,6 +81,8 @@ MATCH_COLUMNS: tuple[str, ...] = (
     "lead_id", "company_key", "match_method", "match_confidence", "unmatched_reason",
     "lead_business_id", "lead_email_domain", "lead_website_domain", "email_quality",
 )
+# What `match_report` reads of the matches.
+MATCH_REPORT_COLUMNS: tuple[str, ...] = ("match_method", "unmatched_reason")
 
 # Fuzzy names: companies compared on either side of a query's place in each sorted order
 # (`fuzzy_name_matches`), and how many pairs are scored at once (their names are referenced,
@@ -601,7 +603,8 @@ def match_report(
 ) -> dict[str, Any]:
     """Counts and rates for the run manifest.
 
-    ``matches`` is the collected output of ``match_leads_to_companies``. Returns ``leads``,
+    ``matches`` is the collected output of ``match_leads_to_companies`` (MATCH_REPORT_COLUMNS
+    of it are enough; strings or categoricals). Returns ``leads``,
     ``matched``, ``match_rate``, ``by_method`` (``{method: {"count", "rate"}}`` for every
     method), ``unmatched_reasons`` (``{reason: count}``), ``ambiguous_leads`` (leads left
     unmatched because of an ambiguity) and, when ``identities`` (collected
