@@ -20,7 +20,8 @@ from scoring.changes import changes_only
 from scoring.crm_exports import PROFILES, ExportOptions, ExportResult, export_frame
 from scoring.pii import hash_pii
 from scoring.records import ModelCard, RunManifest
-from scoring.report_html import ReportInputs, historic_conversion, render_html_report
+from scoring.report_html import HistoricConversion, ReportInputs, render_html_report
+from scoring.report_rows import SEGMENT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -110,26 +111,29 @@ def model_card(models: Path, version: str | None) -> ModelCard | None:
         return None
 
 
-# The scored features the HTML report reads: segments and the CRM's historic conversion.
-REPORT_FEATURES = ("lead_id", "industry", "country", "won_deal", "open_opportunity",
-                   "lost_opportunities")
+# The scored features the HTML report reads besides the report rows: each lead's segments
+# (set in the report rows piece by piece, `scoring.report_rows`) and the columns of the CRM's
+# historic conversion (`scoring.report_html.historic_conversion`).
+SEGMENT_FEATURES = ("lead_id", *SEGMENT_COLUMNS)
+HISTORY_FEATURES = ("won_deal", "open_opportunity", "lost_opportunities")
 
 
-def html_report(report_rows: pl.DataFrame, features: pl.DataFrame,
+def report_segments(features: pl.LazyFrame) -> pl.DataFrame:
+    """SEGMENT_FEATURES of every scored lead, the segments as categories (a few distinct
+    values held once, not a text per lead)."""
+    return features.select(SEGMENT_FEATURES).with_columns(
+        pl.col(SEGMENT_COLUMNS).cast(pl.Categorical)).collect()
+
+
+def html_report(report_rows: pl.DataFrame, history: HistoricConversion,
                 previous: pl.LazyFrame | None, manifest: RunManifest,
                 card: ModelCard | None) -> str:
-    """The HTML report, from `scoring.report_rows` rows and REPORT_FEATURES (the segments
-    (industry, country) and the CRM's historic conversion)."""
-    # The segments joined to the lead ids alone, then set beside the rows: a join of the rows
-    # themselves would copy every lead's report row.
-    segments = report_rows.select("lead_id").join(
-        features.select("lead_id", "industry", "country"), on="lead_id", how="left",
-        maintain_order="left")
-    with_segments = report_rows.hstack(segments.select("industry", "country"))
+    """The HTML report, from `scoring.report_rows` rows (segments included) and the CRM's
+    historic conversion."""
     return render_html_report(ReportInputs(
-        scores=with_segments,
+        scores=report_rows,
         previous=previous.collect() if previous is not None else None,
         manifest=manifest,
         card=card,
-        history=historic_conversion(features),
+        history=history,
     ))

@@ -243,9 +243,10 @@ def score_partitions(layout: PartitionLayout, cfg: Config, as_of: date,
     return sum(rows)
 
 
-def report_features(layout: PartitionLayout, columns: Sequence[str]) -> pl.DataFrame:
-    """``columns`` of every partition's scored rows (the report's segments and history)."""
-    return pl.scan_parquet(layout.every_partition("scored")).select(columns).collect()
+def scored_features(layout: PartitionLayout) -> pl.LazyFrame:
+    """Every partition's scored rows (features and predictions), for the report's segments
+    and history."""
+    return pl.scan_parquet(layout.every_partition("scored"))
 
 
 @task(cache_policy=NO_CACHE)

@@ -31,6 +31,7 @@ from flows.catalog import (
     Storage,
     crm_dataset,
     dataset_path,
+    frame_pieces,
     load_config,
     previous_scores,
     read_errors_named,
@@ -41,7 +42,7 @@ from flows.catalog import (
 )
 from flows.console import step_started
 from flows.exports import (
-    REPORT_FEATURES,
+    HISTORY_FEATURES,
     CrmChoice,
     crm_datasets,
     crm_files,
@@ -49,6 +50,7 @@ from flows.exports import (
     html_report,
     model_card,
     pii_key,
+    report_segments,
     without_pii,
 )
 from flows.models import model_verdict
@@ -56,8 +58,8 @@ from flows.partitioned import (
     PartitionLayout,
     finish_partitions,
     prepare_partitions,
-    report_features,
     score_partitions,
+    scored_features,
 )
 from flows.profiles import load_profile
 from flows.promotions import CURRENT, ModelChoice
@@ -85,6 +87,7 @@ from scoring.records import (
     SourceCounts,
 )
 from scoring.report import funnel_summary, render_report
+from scoring.report_html import historic_conversion
 from scoring.report_rows import report_rows
 from scoring.score import ModelVerdict, finish, with_icp, with_probabilities
 from scoring.spreadsheet_safety import CsvFormat
@@ -337,10 +340,17 @@ def enrichment_summary(
 @task(**_IO_TASK)
 def write_scored(
     storage: Storage, as_of: date, finished: FinishedScores, previous: pl.LazyFrame | None,
-    materialized: Materialized, crm: CrmChoice, pii: bytes | None,
+    materialized: Materialized, crm: CrmChoice, pii: bytes | None, segments: pl.DataFrame,
+    work: Path,
 ) -> ScoredOutputs:
     """Write the scores, the change feed and the CRM import files piece by piece (see
-    `flows.scored_pieces`), and keep the report's rows of every lead.
+    `flows.scored_pieces`), and keep the report's rows of every lead (`segments`: their
+    SEGMENT_FEATURES, `flows.exports`).
+
+    The report rows are written piece by piece to a work file under `work` and read back
+    once every output is written, so they are never held beside a piece's frames: at 10
+    million leads they are about 2.5 GiB, and a list of pieces also kept every piece's
+    allocations apart.
 
     The CRM import files keep emails as they are (the CRM matches on them); the scores have
     them hashed when the run hashes PII (``pii``)."""
@@ -349,11 +359,12 @@ def write_scored(
     counts = dict.fromkeys(CHANGES, 0)
     left_out = dict.fromkeys(crm_names, 0)
     record_id_from: dict[str, str | None] = dict.fromkeys(crm_names)
-    report: list[pl.DataFrame] = []
     reasons = removal_reasons(materialized.duplicates, materialized.quarantine)
+    report_file = work / "report_rows.parquet"
     with ExitStack() as files:
         scores, changes, *imports = (files.enter_context(storage.open_frame(name, as_of))
                                      for name in ("scores", "changes", *crm_names))
+        report = files.enter_context(frame_pieces(report_file, "parquet"))
         for piece in finished.pieces():
             scores.append(without_pii(piece.frame, pii))
             removed = None if previous is None else removed_leads(
@@ -369,13 +380,12 @@ def write_scored(
                 writer.append(crm_file.result.frame)
                 left_out[name] += crm_file.result.left_out
                 record_id_from[name] = crm_file.result.record_id_from
-            report.append(report_rows(piece.frame))
+            report.append(report_rows(piece.frame, segments.filter(piece.holds())))
     outputs = {"scores": scores.written, "changes": changes.written}
     for name, writer in zip(crm_names, imports, strict=True):
         outputs[name] = writer.written.model_copy(update={
             "left_out_without_id": left_out[name], "record_id_from": record_id_from[name]})
-    # Not rechunked: one copy of every lead's report rows at a time.
-    return ScoredOutputs(outputs, pl.concat(report, rechunk=False), counts)
+    return ScoredOutputs(outputs, pl.read_parquet(report_file), counts)
 
 
 @task(**_IO_TASK)
@@ -484,16 +494,19 @@ def score_date(
             if layout is None:
                 finished: FinishedScores = WholeScores(
                     recommend(scored, materialized.inputs.leads, cfg, as_of, previous))
-                segments = scored.select(REPORT_FEATURES)
+                features_scored = scored.lazy()
             else:
                 finished = finish_partitions(layout, cfg, as_of, previous)
-                segments = report_features(layout, REPORT_FEATURES)
+                features_scored = scored_features(layout)
+            segments = report_segments(features_scored)
+            history = historic_conversion(features_scored.select(HISTORY_FEATURES).collect())
         storage = storage_for(staging, CsvFormat.named(settings.csv_locale))
         with _timed(timings, "write_scores"):
             written = write_scored(
                 storage, as_of, finished, previous, materialized,
                 CrmChoice(settings, load_profile(profile).name if profile else None,
-                          with_changes_only), key)
+                          with_changes_only), key, segments, staging / "work")
+        del segments  # in the report rows now
         rows = written.report_rows
         accounting = reconcile(materialized.rows_read, materialized.quarantined_by_validation,
                                materialized.buckets, finished.rows)
@@ -518,7 +531,7 @@ def score_date(
         )
         with _timed(timings, "write"):
             report = render_report(rows, manifest)
-            html = html_report(rows, segments, previous, manifest,
+            html = html_report(rows, history, previous, manifest,
                                model_card(models or out / "models", verdict.version))
             finished_at = manifest.run.model_copy(update={"finished_at": datetime.now(UTC)})
             manifest = write_outputs(storage, as_of, materialized, written,

@@ -11,7 +11,7 @@ import pytest
 
 from scoring.report import TOP_ROWS, render_report
 from scoring.report_html import ReportInputs, historic_conversion, render_html_report
-from scoring.report_rows import REPORT_COLUMNS, report_rows
+from scoring.report_rows import REPORT_COLUMNS, SEGMENT_COLUMNS, report_rows
 from scoring.rules.stage import priority_rank
 from tests.scoring.test_report_html import _manifest
 
@@ -60,10 +60,9 @@ def _pieces(frame: pl.DataFrame, count: int) -> list[pl.DataFrame]:
     return [frame[a:b] for a, b in pairwise(bounds)]
 
 
-def _html(rows: pl.DataFrame, segments: pl.DataFrame, previous: pl.DataFrame) -> str:
+def _html(rows: pl.DataFrame, previous: pl.DataFrame) -> str:
     return render_html_report(ReportInputs(
-        rows.join(segments, on="lead_id", how="left", maintain_order="left"), previous,
-        _manifest(), None, historic_conversion(pl.DataFrame(
+        rows, previous, _manifest(), None, historic_conversion(pl.DataFrame(
             {"won_deal": [True], "open_opportunity": [False], "lost_opportunities": [0]}))))
 
 
@@ -74,12 +73,15 @@ def test_reports_from_report_rows_equal_reports_from_every_scored_row(pieces: in
         "lead_id", pl.col("previous_stage").fill_null("lead").alias("recommended_stage"),
         pl.col("previous_probability").alias("conversion_probability"),
         pl.lit(1.0).alias("priority_score"))
-    rows = pl.concat([report_rows(piece) for piece in _pieces(whole, pieces)])
-    segments = whole.select("lead_id", "industry", "country")
-    full = whole.select(REPORT_COLUMNS)
+    # The segments as the flow holds them (categories), of every lead, for each piece.
+    segments = whole.select("lead_id", pl.col(SEGMENT_COLUMNS).cast(pl.Categorical))
+    rows = pl.concat([report_rows(piece, segments) for piece in _pieces(whole, pieces)],
+                     rechunk=False)
+    full = whole.select(*REPORT_COLUMNS, *SEGMENT_COLUMNS)
 
+    assert rows.columns == full.columns
     assert render_report(rows, _manifest()) == render_report(full, _manifest())
-    assert _html(rows, segments, previous) == _html(full, segments, previous)
+    assert _html(rows, previous) == _html(full, previous)
     # ... and the rows do leave most reasons out (they are most of a scored row's bytes).
     assert rows["reasons"].null_count() > 0.8 * rows.height
     assert rows["reasons"].estimated_size() < 0.5 * full["reasons"].estimated_size()
