@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from features.config import Config, IngestConfig, parse_config
 from features.errors import ConfigError, InputError, OutputError
 from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_profile
-from features.ingest.validate import Validated, validate_source
+from features.ingest.validate import Validated, validate_source, with_first_rows
 from features.schema import SOURCES, Source
 from flows.readers import RawTable, check_input_folder, find_source_file, read_raw
 from scoring.changes import PREVIOUS_COLUMNS
@@ -224,25 +224,40 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
     each later step reads the validated rows again (dedupe, attribution, the quarantine, the
     counts, the newest record): from typed Parquet each such read is a cheap scan of the
     columns it needs. Written in one streaming pass per source (`valid`, `quarantine` and
-    `value_issues` share their plan), so memory does not grow with the file. A malformed file
-    surfaces here, as an InputError naming it.
+    `value_issues` share their plan), so memory does not grow with the file; then, for a
+    source with a key, its quarantine from the rows set aside in that pass and the valid
+    rows' keys (`with_first_rows`). A malformed file surfaces here, as an InputError naming it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     parts = ("valid", "quarantine", "value_issues")
     sinks: list[pl.LazyFrame] = []
     written: dict[tuple[str, str], Path] = {}
+    pending: dict[str, Path] = {}
     for name, source in sources.items():
         if not source.file_info.present:
             continue  # an absent source is an empty frame already
         for part in parts:
             frame: pl.LazyFrame = getattr(source.validated, part)
-            if frame.collect_schema().len() == 0:
+            if part == "quarantine" and source.validated.quarantine_pending is not None:
+                # Written beside the valid rows; its repeats' reasons are joined in below.
+                frame = source.validated.quarantine_pending
+                path = pending[name] = folder / f"{name}.quarantine_pending.parquet"
+            elif frame.collect_schema().len() == 0:
                 continue
-            path = written[(name, part)] = folder / f"{name}.{part}.parquet"
+            else:
+                path = written[(name, part)] = folder / f"{name}.{part}.parquet"
             sinks.append(frame.sink_parquet(path, lazy=True))
     rows = {name: s.raw_rows for name, s in sources.items()}
     with read_errors_named(sources):
         counted = pl.collect_all([*sinks, *rows.values()])[len(sinks):]
+        # The repeats' reasons name the row kept for their key: from the two files just
+        # written (the valid rows read for their keys alone), a second, small pass.
+        pl.collect_all([
+            with_first_rows(pl.scan_parquet(path), pl.scan_parquet(written[(name, "valid")]),
+                            str(SOURCES[name].key))
+            .sink_parquet(written.setdefault((name, "quarantine"),
+                                              folder / f"{name}.quarantine.parquet"), lazy=True)
+            for name, path in pending.items()])
     staged: dict[str, SourceInput] = {}
     for (name, source), count in zip(sources.items(), counted, strict=True):
         frames = {part: (pl.scan_parquet(written[(name, part)]) if (name, part) in written

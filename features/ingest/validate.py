@@ -129,6 +129,7 @@ _KINDS: dict[type[pl.DataType], str] = {
 _P = "__ls_"  # prefix of this module's helper columns
 _BAD = f"{_P}bad"  # Boolean: the row fails a check of its own (not counting a repeated key)
 _KEEP = f"{_P}keep"  # Boolean: the row is valid
+_REPEATED = f"{_P}repeated"  # the key of a quarantined row that repeats a kept row's key
 _FIRST_ROW = f"{_P}first_row"
 
 
@@ -136,11 +137,18 @@ _FIRST_ROW = f"{_P}first_row"
 class Validated:
     """``valid``: rows on the contract; ``quarantine``: rows that are not, with the reason;
     ``value_issues``: optional values in ``valid`` rows that did not parse and became null.
+
+    ``quarantine_pending`` (sources with a key): the quarantined rows before a repeated key's
+    reason names the row it repeats, which only ``valid`` knows; ``quarantine`` is
+    `with_first_rows` of the two. A caller that writes ``valid`` in one streaming pass writes
+    this beside it and joins the two files afterwards: a plan that joined them while
+    validating would hold every row until the last one was read.
     """
 
     valid: pl.LazyFrame
     quarantine: pl.LazyFrame
     value_issues: pl.LazyFrame
+    quarantine_pending: pl.LazyFrame | None = None
 
 
 def check_columns(columns: Iterable[str], source: Source, file_label: str) -> None:
@@ -216,10 +224,31 @@ def validate_source(
         pl.lit(source.name).alias("source"),
         pl.lit(file_label).alias("source_file"),
         pl.col(SOURCE_ROW).cast(pl.Int64),
-        _reason(checks, source.key).alias("reason"),
+        _reason(checks).alias("reason"),
         pl.struct(data_columns).struct.json_encode().alias("record"),
+        *([] if source.key is None else [_repeated_key(source.key).alias(_REPEATED)]),
     )
-    return Validated(valid, quarantine, _value_issues(flagged, present, texts))
+    issues = _value_issues(flagged, present, texts)
+    if source.key is None:
+        return Validated(valid, quarantine, issues)
+    return Validated(valid, with_first_rows(quarantine, valid, source.key), issues,
+                     quarantine_pending=quarantine)
+
+
+def with_first_rows(pending: pl.LazyFrame, valid: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """The quarantine (QUARANTINE_COLUMNS) from `Validated.quarantine_pending`: a row that
+    repeats a kept row's ``key`` gets the reason "duplicate <key> '<value>' (first at row
+    <the kept row's source_row>)"."""
+    repeated = pending.select(pl.col(_REPEATED).alias(key)).drop_nulls().unique()
+    first_rows = valid.join(repeated, on=key, how="semi").select(
+        pl.col(key).alias(_REPEATED), pl.col(SOURCE_ROW).alias(_FIRST_ROW))
+    message = pl.format(f"duplicate {key} '{{}}' (first at row {{}})", pl.col(_REPEATED),
+                        pl.col(_FIRST_ROW))
+    return pending.join(first_rows, on=_REPEATED, how="left", maintain_order="left").select(
+        "source", "source_file", SOURCE_ROW,
+        pl.when(pl.col(_REPEATED).is_not_null()).then(message).otherwise(pl.col("reason"))
+        .alias("reason"),
+        "record")
 
 
 # ---- typing -------------------------------------------------------------------------------------
@@ -429,16 +458,17 @@ def _flag(
     return _flag_duplicates(flagged, source.key)
 
 
-def _reason(checks: Sequence[_Check], key: str | None) -> pl.Expr:
-    """The quarantine reason of a row that is not kept: its checks' messages joined, else (a
-    repeated key) which row it repeats."""
+def _reason(checks: Sequence[_Check]) -> pl.Expr:
+    """The quarantine reason of a row that fails its own checks: their messages joined (a
+    row that only repeats a key gets its reason in `with_first_rows`)."""
     own = pl.concat_str([pl.when(c.problem).then(c.message) for c in checks], separator="; ",
                         ignore_nulls=True) if checks else pl.lit("")
-    if key is None:
-        return own
-    repeated = pl.format(f"duplicate {key} '{{}}' (first at row {{}})", pl.col(_value(key)),
-                         pl.col(_FIRST_ROW))
-    return pl.when(pl.col(_BAD)).then(own).otherwise(repeated)
+    return pl.when(pl.col(_BAD)).then(own)
+
+
+def _repeated_key(key: str) -> pl.Expr:
+    """The key of a row quarantined only because an earlier valid row has its key."""
+    return pl.when(~pl.col(_BAD)).then(pl.col(_value(key)))
 
 
 def _required_checks(present: Sequence[Column], texts: dict[str, _Text]) -> list[_Check]:
@@ -478,21 +508,20 @@ def _reference_checks(source: Source, present: Sequence[Column]) -> list[_Check]
 
 
 def _flag_duplicates(flagged: pl.LazyFrame, key: str | None) -> pl.LazyFrame:
-    """Add _KEEP: not _BAD and not a repeat of the key; the first *otherwise valid* row (by
-    source_row) is kept (and _FIRST_ROW, that row, for the repeats' reason).
+    """Add _KEEP: not _BAD and not a repeat of the key; the first *otherwise valid* row (in
+    row order) is kept.
 
     A key's first row may itself be quarantined (say, a bad date): then the next good row is
-    the one kept, rather than losing the key altogether.
+    the one kept, rather than losing the key altogether. ``is_first_distinct`` streams in row
+    order; a window (``min().over(key)``) made polars hold every row of the source at once
+    (about 5 GiB for 10 million leads).
     """
     ok = ~pl.col(_BAD)
     if key is None:
         return flagged.with_columns(ok.alias(_KEEP))
     value = pl.col(_value(key))
-    first = pl.when(ok & value.is_not_null()).then(pl.col(SOURCE_ROW)).min().over(value)
-    repeat = ok & value.is_not_null() & (pl.col(SOURCE_ROW) != pl.col(_FIRST_ROW))
-    return flagged.with_columns(first.alias(_FIRST_ROW)).with_columns(
-        (ok & ~repeat).alias(_KEEP)
-    )
+    first = pl.when(ok).then(value).is_first_distinct()
+    return flagged.with_columns((ok & (value.is_null() | first)).alias(_KEEP))
 
 
 # ---- value issues -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,6 +19,7 @@ from features.ingest.validate import (
     Validated,
     check_columns,
     validate_source,
+    with_first_rows,
 )
 from features.schema import (
     ACTIVITIES,
@@ -347,6 +349,29 @@ def test_duplicate_of_a_quarantined_row_is_kept_as_the_first_valid_one() -> None
     }
 
 
+def test_repeated_keys_stream_in_row_order_across_many_batches(tmp_path: Path) -> None:
+    # The streaming engine (as `flows.catalog.staged_sources` writes) keeps the first valid
+    # row of each key exactly as the in-memory engine does, over a file of many batches with
+    # repeats far apart, some of them after a quarantined first row.
+    rows = 300_000
+    raw = pl.LazyFrame({
+        "lead_id": pl.Series([f"L{(i * 7919) % 40_000}" for i in range(rows)]),
+        "created_at": pl.Series(["bad" if i % 13 == 0 else "2024-01-01" for i in range(rows)]),
+    })
+    result = validate_source(raw, LEADS, CFG, file_label="leads.csv")
+    assert result.quarantine_pending is not None
+    valid_file, pending_file = tmp_path / "valid.parquet", tmp_path / "pending.parquet"
+    pl.collect_all([result.valid.sink_parquet(valid_file, lazy=True),
+                    result.quarantine_pending.sink_parquet(pending_file, lazy=True)])
+    streamed = pl.read_parquet(valid_file)
+    assert_frame_equal(streamed, result.valid.collect(engine="in-memory"))
+    assert streamed["lead_id"].n_unique() == streamed.height == 40_000
+    quarantine = with_first_rows(pl.scan_parquet(pending_file), pl.scan_parquet(valid_file),
+                                 "lead_id").collect()
+    assert_frame_equal(quarantine, result.quarantine.collect(engine="in-memory"))
+    assert quarantine.height + streamed.height == rows
+
+
 def test_keys_are_compared_after_trimming() -> None:
     _, quarantine, _ = _validate({"lead_id": ["L1", " L1 "], "created_at": ["2024-01-01"] * 2})
     assert _reasons(quarantine) == {3: "duplicate lead_id 'L1' (first at row 2)"}
@@ -463,11 +488,18 @@ def test_collecting_the_three_outputs_together_reads_the_input_once() -> None:
         }
     ).with_columns(pl.col("created_at").map_batches(spy, return_dtype=pl.String))
     result = validate_source(raw, LEADS, CFG, file_label="leads.csv")
-    valid, quarantine, issues = pl.collect_all(
-        [result.valid, result.quarantine, result.value_issues]
+    # What a streaming writer collects together (`flows.catalog.staged_sources`): the
+    # quarantine before a repeat's reason names the row it repeats.
+    assert result.quarantine_pending is not None
+    valid, pending, issues = pl.collect_all(
+        [result.valid, result.quarantine_pending, result.value_issues]
     )
-    assert (valid.height, quarantine.height, issues.height) == (2, 2, 1)
+    assert (valid.height, pending.height, issues.height) == (2, 2, 1)
     assert sum(rows_read) == 4
+    # ... and the repeat's reason from those two, read again from memory.
+    quarantine = with_first_rows(pending.lazy(), valid.lazy(), "lead_id").collect()
+    assert quarantine.equals(result.quarantine.collect())
+    assert quarantine["reason"].to_list()[1] == "duplicate lead_id 'L1' (first at row 1)"
 
 
 # ---- invariant: every row ends in exactly one place ---------------------------------------------
