@@ -48,7 +48,12 @@ import pyarrow.parquet as pq
 from features.config import Config, IngestConfig, parse_config
 from features.errors import ConfigError, InputError, OutputError
 from features.ingest.profile import IDENTITY, Profile, SourceProfile, apply_profile
-from features.ingest.validate import Validated, validate_source, with_first_rows
+from features.ingest.validate import (
+    PendingQuarantine,
+    Validated,
+    validate_source,
+    with_first_rows,
+)
 from features.schema import SOURCES, Source
 from flows.readers import RawTable, check_input_folder, find_source_file, read_raw
 from scoring.changes import PREVIOUS_COLUMNS
@@ -223,47 +228,54 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
     Validation (parsing, checks, placeholders) is the costliest pass over a large export, and
     each later step reads the validated rows again (dedupe, attribution, the quarantine, the
     counts, the newest record): from typed Parquet each such read is a cheap scan of the
-    columns it needs. Written in one streaming pass per source (`valid`, `quarantine` and
-    `value_issues` share their plan), so memory does not grow with the file; then, for a
+    columns it needs. Written in one streaming pass per source (`valid`, `value_issues` and
+    the quarantine, pending for a keyed source, share their plan), so memory does not grow
+    with the file; then, for a
     source with a key, its quarantine from the rows set aside in that pass and the valid
     rows' keys (`with_first_rows`). A malformed file surfaces here, as an InputError naming it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     parts = ("valid", "quarantine", "value_issues")
-    sinks: list[pl.LazyFrame] = []
+    sinks: dict[str, list[pl.LazyFrame]] = {name: [] for name in sources}
     written: dict[tuple[str, str], Path] = {}
-    pending: dict[str, Path] = {}
+    pending: dict[str, tuple[PendingQuarantine, Path]] = {}
     for name, source in sources.items():
         if not source.file_info.present:
             continue  # an absent source is an empty frame already
         for part in parts:
             frame: pl.LazyFrame = getattr(source.validated, part)
-            if part == "quarantine" and source.validated.quarantine_pending is not None:
+            held = source.validated.quarantine_pending
+            if part == "quarantine" and held is not None:
                 # Written beside the valid rows; its repeats' reasons are joined in below.
-                frame = source.validated.quarantine_pending
-                path = pending[name] = folder / f"{name}.quarantine_pending.parquet"
+                path = folder / f"{name}.quarantine_pending.parquet"
+                frame, pending[name] = held.rows, (held, path)
             elif frame.collect_schema().len() == 0:
                 continue
             else:
                 path = written[(name, part)] = folder / f"{name}.{part}.parquet"
-            sinks.append(frame.sink_parquet(path, lazy=True))
-    rows = {name: s.raw_rows for name, s in sources.items()}
+            sinks[name].append(frame.sink_parquet(path, lazy=True))
     with read_errors_named(sources):
-        counted = pl.collect_all([*sinks, *rows.values()])[len(sinks):]
+        # One source at a time: the five sources' plans collected together held about 7 GiB
+        # at 10 million leads (100 million activities), each alone at most about 2 GiB, in
+        # about the same time (each plan streams on every core).
+        counted = [pl.collect_all([*sinks[name], source.raw_rows])[-1]
+                   for name, source in sources.items()]
         # The repeats' reasons name the row kept for their key: from the two files just
         # written (the valid rows read for their keys alone), a second, small pass.
         pl.collect_all([
-            with_first_rows(pl.scan_parquet(path), pl.scan_parquet(written[(name, "valid")]),
-                            str(SOURCES[name].key))
+            with_first_rows(PendingQuarantine(pl.scan_parquet(path), held.key),
+                            pl.scan_parquet(written[(name, "valid")]))
             .sink_parquet(written.setdefault((name, "quarantine"),
                                               folder / f"{name}.quarantine.parquet"), lazy=True)
-            for name, path in pending.items()])
+            for name, (held, path) in pending.items()])
     staged: dict[str, SourceInput] = {}
     for (name, source), count in zip(sources.items(), counted, strict=True):
-        frames = {part: (pl.scan_parquet(written[(name, part)]) if (name, part) in written
-                         else getattr(source.validated, part)) for part in parts}
-        staged[name] = SourceInput(source.name, source.file_label, Validated(**frames),
-                                   count.lazy(), source.file_info)
+        valid, quarantine, issues = (
+            pl.scan_parquet(written[(name, part)]) if (name, part) in written
+            else getattr(source.validated, part) for part in parts)
+        staged[name] = SourceInput(source.name, source.file_label,
+                                   Validated(valid, quarantine, issues), count.lazy(),
+                                   source.file_info)
     return staged
 
 

@@ -359,7 +359,8 @@ def write_scored(
     counts = dict.fromkeys(CHANGES, 0)
     left_out = dict.fromkeys(crm_names, 0)
     record_id_from: dict[str, str | None] = dict.fromkeys(crm_names)
-    reasons = removal_reasons(materialized.duplicates, materialized.quarantine)
+    reasons = (None if previous is None
+               else removal_reasons(materialized.duplicates, materialized.quarantine))
     report_file = work / "report_rows.parquet"
     with ExitStack() as files:
         scores, changes, *imports = (files.enter_context(storage.open_frame(name, as_of))
@@ -367,7 +368,7 @@ def write_scored(
         report = files.enter_context(frame_pieces(report_file, "parquet"))
         for piece in finished.pieces():
             scores.append(without_pii(piece.frame, pii))
-            removed = None if previous is None else removed_leads(
+            removed = None if previous is None or reasons is None else removed_leads(
                 previous.filter(piece.holds()).collect(), piece.frame["lead_id"], reasons)
             feed = change_feed(piece.frame, removed)
             changes.append(feed)

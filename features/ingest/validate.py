@@ -3,8 +3,10 @@
 Input: a frame from ``flows.readers.read_raw`` (text columns, or native types from Parquet) with
 ``source_row`` and, optionally, ``_raw_error``. Every input row ends in exactly one of
 ``valid`` and ``quarantine``; optional values that do not parse become null in ``valid`` and are
-listed in ``value_issues``. All three frames derive from one lazy plan: collect them together
-(``pl.collect_all``) so the input is scanned and parsed once.
+listed in ``value_issues``. All three frames derive from one lazy plan: collect ``valid``,
+``value_issues`` and, for a source with a key, ``quarantine_pending`` (else ``quarantine``)
+together (``pl.collect_all``, or sinks) so the input is scanned and parsed once, streaming; then
+``with_first_rows`` gives the quarantine (see `Validated`).
 """
 
 from __future__ import annotations
@@ -148,7 +150,16 @@ class Validated:
     valid: pl.LazyFrame
     quarantine: pl.LazyFrame
     value_issues: pl.LazyFrame
-    quarantine_pending: pl.LazyFrame | None = None
+    quarantine_pending: PendingQuarantine | None = None
+
+
+@dataclass(frozen=True)
+class PendingQuarantine:
+    """A keyed source's quarantined rows (``rows``) before the reasons of the rows that
+    repeat a kept row's ``key`` name that row (`with_first_rows`)."""
+
+    rows: pl.LazyFrame
+    key: str
 
 
 def check_columns(columns: Iterable[str], source: Source, file_label: str) -> None:
@@ -231,20 +242,21 @@ def validate_source(
     issues = _value_issues(flagged, present, texts)
     if source.key is None:
         return Validated(valid, quarantine, issues)
-    return Validated(valid, with_first_rows(quarantine, valid, source.key), issues,
-                     quarantine_pending=quarantine)
+    pending = PendingQuarantine(quarantine, source.key)
+    return Validated(valid, with_first_rows(pending, valid), issues, quarantine_pending=pending)
 
 
-def with_first_rows(pending: pl.LazyFrame, valid: pl.LazyFrame, key: str) -> pl.LazyFrame:
-    """The quarantine (QUARANTINE_COLUMNS) from `Validated.quarantine_pending`: a row that
-    repeats a kept row's ``key`` gets the reason "duplicate <key> '<value>' (first at row
-    <the kept row's source_row>)"."""
-    repeated = pending.select(pl.col(_REPEATED).alias(key)).drop_nulls().unique()
+def with_first_rows(pending: PendingQuarantine, valid: pl.LazyFrame) -> pl.LazyFrame:
+    """The quarantine (QUARANTINE_SCHEMA) from `Validated.quarantine_pending` and the valid
+    rows: a row that repeats a kept row's key gets the reason "duplicate <key> '<value>'
+    (first at row <the kept row's source_row>)"."""
+    key = pending.key
+    repeated = pending.rows.select(pl.col(_REPEATED).alias(key)).drop_nulls().unique()
     first_rows = valid.join(repeated, on=key, how="semi").select(
         pl.col(key).alias(_REPEATED), pl.col(SOURCE_ROW).alias(_FIRST_ROW))
     message = pl.format(f"duplicate {key} '{{}}' (first at row {{}})", pl.col(_REPEATED),
                         pl.col(_FIRST_ROW))
-    return pending.join(first_rows, on=_REPEATED, how="left", maintain_order="left").select(
+    return pending.rows.join(first_rows, on=_REPEATED, how="left", maintain_order="left").select(
         "source", "source_file", SOURCE_ROW,
         pl.when(pl.col(_REPEATED).is_not_null()).then(message).otherwise(pl.col("reason"))
         .alias("reason"),

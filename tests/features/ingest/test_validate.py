@@ -16,6 +16,7 @@ from features.errors import InputError
 from features.ingest.validate import (
     QUARANTINE_SCHEMA,
     VALUE_ISSUE_SCHEMA,
+    PendingQuarantine,
     Validated,
     check_columns,
     validate_source,
@@ -362,12 +363,12 @@ def test_repeated_keys_stream_in_row_order_across_many_batches(tmp_path: Path) -
     assert result.quarantine_pending is not None
     valid_file, pending_file = tmp_path / "valid.parquet", tmp_path / "pending.parquet"
     pl.collect_all([result.valid.sink_parquet(valid_file, lazy=True),
-                    result.quarantine_pending.sink_parquet(pending_file, lazy=True)])
+                    result.quarantine_pending.rows.sink_parquet(pending_file, lazy=True)])
     streamed = pl.read_parquet(valid_file)
     assert_frame_equal(streamed, result.valid.collect(engine="in-memory"))
     assert streamed["lead_id"].n_unique() == streamed.height == 40_000
-    quarantine = with_first_rows(pl.scan_parquet(pending_file), pl.scan_parquet(valid_file),
-                                 "lead_id").collect()
+    quarantine = with_first_rows(PendingQuarantine(pl.scan_parquet(pending_file), "lead_id"),
+                                 pl.scan_parquet(valid_file)).collect()
     assert_frame_equal(quarantine, result.quarantine.collect(engine="in-memory"))
     assert quarantine.height + streamed.height == rows
 
@@ -492,12 +493,13 @@ def test_collecting_the_three_outputs_together_reads_the_input_once() -> None:
     # quarantine before a repeat's reason names the row it repeats.
     assert result.quarantine_pending is not None
     valid, pending, issues = pl.collect_all(
-        [result.valid, result.quarantine_pending, result.value_issues]
+        [result.valid, result.quarantine_pending.rows, result.value_issues]
     )
     assert (valid.height, pending.height, issues.height) == (2, 2, 1)
     assert sum(rows_read) == 4
     # ... and the repeat's reason from those two, read again from memory.
-    quarantine = with_first_rows(pending.lazy(), valid.lazy(), "lead_id").collect()
+    quarantine = with_first_rows(PendingQuarantine(pending.lazy(), "lead_id"),
+                                 valid.lazy()).collect()
     assert quarantine.equals(result.quarantine.collect())
     assert quarantine["reason"].to_list()[1] == "duplicate lead_id 'L1' (first at row 1)"
 
