@@ -230,9 +230,9 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
     counts, the newest record): from typed Parquet each such read is a cheap scan of the
     columns it needs. Written in one streaming pass per source (`valid`, `value_issues` and
     the quarantine, pending for a keyed source, share their plan), so memory does not grow
-    with the file; then, for a
-    source with a key, its quarantine from the rows set aside in that pass and the valid
-    rows' keys (`with_first_rows`). A malformed file surfaces here, as an InputError naming it.
+    with the file; then, for a source with a key, its quarantine from the rows set aside in
+    that pass and the valid rows' keys (`with_first_rows`). A malformed file surfaces here,
+    as an InputError naming it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     parts = ("valid", "quarantine", "value_issues")
@@ -242,9 +242,9 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
     for name, source in sources.items():
         if not source.file_info.present:
             continue  # an absent source is an empty frame already
+        held = source.validated.quarantine_pending
         for part in parts:
             frame: pl.LazyFrame = getattr(source.validated, part)
-            held = source.validated.quarantine_pending
             if part == "quarantine" and held is not None:
                 # Written beside the valid rows; its repeats' reasons are joined in below.
                 path = folder / f"{name}.quarantine_pending.parquet"
