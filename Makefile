@@ -6,9 +6,9 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench bench-train clean
 
-# `make bench LEADS=10000000` for another size.
+# `make bench LEADS=10000000` for another size (`make bench-train` measures `train`).
 LEADS ?= 1000000
 
 install:
@@ -31,6 +31,9 @@ lint: install
 
 bench: install
 	$(UV) run python bench/run.py --leads $(LEADS)
+
+bench-train: install
+	$(UV) run python bench/run.py --leads $(LEADS) --train
 
 clean:
 	rm -rf out .prefect .pytest_cache

@@ -2,16 +2,23 @@
 
     uv run python bench/run.py --leads 1000000          # or: make bench LEADS=1000000
     uv run python bench/run.py --leads 200000 --repeat 2
+    uv run python bench/run.py --leads 1000000 --train   # or: make bench-train
 
 Generates (and caches in ``bench/out/``) canonical Parquet inputs (``bench/generate.py``), trains
 a model once on the bundled sample (cached; the benchmark measures scoring), then per run:
 
 1. runs the `score` flow in a child process, exactly as `leadscore score` does, and reads the
-   step timings from its manifest; Prefect's start-up (a first, empty flow run) is timed apart;
+   step timings from its manifest; Prefect's start-up (its temporary server and a first, empty
+   flow run) is timed apart and left out of the steps;
 2. runs the minimal polars pipeline (``bench/minimal.py``) over the same files in another child;
 3. prints one JSON line: sizes, wall and CPU time, time per step, leads per second, the peak
    resident memory of each child (its own ``ru_maxrss``: the process that did the work, measured
    by the kernel), the ratios of the two, the load average, and each target met or not.
+
+With ``--train`` it measures the `train` flow instead (on the generated inputs, as of the day
+before their export date, into a fresh model registry): Prefect's start-up timed apart, wall and
+CPU seconds, the flow's own step timings, peak resident memory, the training rows and the kind
+chosen, next to the same minimal pipeline (a reference for how loaded the machine was).
 
 Appends the line to ``bench/out/results.jsonl`` too.
 """
@@ -47,6 +54,7 @@ AS_OF = EXPORT_DATE - timedelta(days=1)
 # Issue 11's targets on this 2-core, 24 GiB machine, Prefect start-up not counted.
 TARGETS = {1_000_000: {"score_seconds": 15.0}, 10_000_000: {"score_seconds": 120.0,
                                                            "peak_rss_gib": 8.0}}
+TRAIN_TARGETS = {1_000_000: {"train_seconds": 300.0}}
 
 
 def _peak_rss_gib() -> float:
@@ -67,36 +75,72 @@ def _child(args: list[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def child_score(inputs: Path, out: Path, models: Path, extra: dict[str, Any]) -> dict[str, Any]:
-    """The measured `score` run (in this process, which is the child)."""
+def _prefect_started() -> float:
+    """Prefect's start-up in this process: its temporary server (started by
+    `prefect_runtime`) plus a first, empty flow run; never counted in a measured run."""
     from prefect import flow
 
+    from flows.runtime import prefect_startup_seconds
+
+    @flow(name="bench-warm-up")
+    def warm_up() -> None:
+        return None
+
+    start = time.perf_counter()
+    warm_up()
+    return round((prefect_startup_seconds() or 0.0) + time.perf_counter() - start, 2)
+
+
+def _without_startup(steps: dict[str, float]) -> dict[str, float]:
+    """A flow's step timings without Prefect's start-up (reported on its own)."""
+    return {step: seconds for step, seconds in steps.items() if step != "prefect_startup"}
+
+
+def child_score(inputs: Path, out: Path, models: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """The measured `score` run (in this process, which is the child)."""
     from flows.partitioned import dask_task_runner
     from flows.runtime import prefect_runtime
     from flows.score import score_flow
 
     runner = dask_task_runner(extra.pop("workers", None), None)
     run = score_flow if runner is None else score_flow.with_options(task_runner=runner)
-
-    @flow(name="bench-warm-up")
-    def warm_up() -> None:
-        return None
-
     with prefect_runtime():
-        start = time.perf_counter()
-        warm_up()
-        startup = time.perf_counter() - start
+        startup = _prefect_started()
         start = time.perf_counter()
         cpu = _cpu_seconds()
         manifest = run(as_of=AS_OF, inputs=inputs, config=CONFIG, out=out, models=models,
                        **extra)
         seconds = time.perf_counter() - start
         cpu = _cpu_seconds() - cpu
-    return {"prefect_startup_seconds": round(startup, 2), "seconds": round(seconds, 2),
+    return {"prefect_startup_seconds": startup, "seconds": round(seconds, 2),
             "cpu_seconds": round(cpu, 2),
-            "steps_seconds": manifest.timings_seconds,
+            "steps_seconds": _without_startup(manifest.timings_seconds),
             "model": manifest.model.status,
             "scored": manifest.outputs["scores"].rows,
+            "peak_rss_gib": _peak_rss_gib()}
+
+
+def child_train(inputs: Path, out: Path, models: Path) -> dict[str, Any]:
+    """The measured `train` run (in this process, which is the child), into an empty
+    registry `models` (so the promotion decision never depends on an earlier run)."""
+    import shutil
+
+    from flows.runtime import prefect_runtime
+    from flows.train import train_flow
+
+    shutil.rmtree(models, ignore_errors=True)
+    with prefect_runtime():
+        startup = _prefect_started()
+        start = time.perf_counter()
+        cpu = _cpu_seconds()
+        result = train_flow(as_of=AS_OF, inputs=inputs, config=CONFIG, out=out, models=models)
+        seconds = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu
+    return {"prefect_startup_seconds": startup, "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
+            "steps_seconds": _without_startup(result.timings_seconds or {}),
+            "status": result.status, "kind": result.kind,
+            "training_rows": result.counts.rows, "training_leads": result.counts.leads,
             "peak_rss_gib": _peak_rss_gib()}
 
 
@@ -134,6 +178,39 @@ def _targets(leads: int, score: dict[str, Any]) -> dict[str, Any]:
             for k, v in wanted.items()}
 
 
+def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
+    return {"load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "cpus": os.cpu_count(), "date": date.today().isoformat()}
+
+
+def bench_train_once(leads: int, seed: int) -> dict[str, Any]:
+    """One measured `train` run on the generated export of `leads` leads, and the minimal
+    pipeline after it."""
+    inputs, info = ensure_inputs(leads, seed)
+    load_before = os.getloadavg()
+    trained = _child(["--child", "train", "--inputs", str(inputs),
+                      "--out", str(OUT / f"train-{leads}"),
+                      "--models", str(OUT / f"train-{leads}" / "models")])
+    minimal = _child(["--child", "minimal", "--inputs", str(inputs),
+                      "--out", str(OUT / f"minimal-{leads}")])
+    measured = {"train_seconds": trained["seconds"]}
+    return {
+        "mode": "train", "leads": leads, "rows": info["rows"],
+        "train_seconds": trained["seconds"], "train_cpu_seconds": trained["cpu_seconds"],
+        "train_steps_seconds": trained["steps_seconds"],
+        "prefect_startup_seconds": trained["prefect_startup_seconds"],
+        "train_peak_rss_gib": trained["peak_rss_gib"], "status": trained["status"],
+        "kind": trained["kind"], "training_rows": trained["training_rows"],
+        "training_leads": trained["training_leads"],
+        "minimal_seconds": minimal["seconds"], "minimal_cpu_seconds": minimal["cpu_seconds"],
+        "minimal_peak_rss_gib": minimal["peak_rss_gib"],
+        **_machine(load_before),
+        "targets": {k: {"measured": measured[k], "target": v, "met": measured[k] <= v}
+                    for k, v in TRAIN_TARGETS.get(leads, {}).items()},
+    }
+
+
 def bench_once(leads: int, seed: int, extra_args: list[str], *, with_model: bool = True,
                ) -> dict[str, Any]:
     inputs, info = ensure_inputs(leads, seed)
@@ -158,10 +235,7 @@ def bench_once(leads: int, seed: int, extra_args: list[str], *, with_model: bool
         "cpu_ratio_to_minimal": round(score["cpu_seconds"] / minimal["cpu_seconds"], 2),
         "memory_ratio_to_minimal": round(score["peak_rss_gib"] / minimal["peak_rss_gib"], 2),
         "options": extra_args,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "cpus": os.cpu_count(),
-        "date": date.today().isoformat(),
+        **_machine(load_before),
         "targets": _targets(leads, score),
     }
 
@@ -178,7 +252,10 @@ def main() -> int:
                              "(as `score --workers`)")
     parser.add_argument("--no-model", action="store_true",
                         help="score without a conversion model (skips training on the sample)")
-    parser.add_argument("--child", choices=["score", "minimal"], help=argparse.SUPPRESS)
+    parser.add_argument("--train", action="store_true",
+                        help="measure `train` on the generated export instead of `score`")
+    parser.add_argument("--child", choices=["score", "train", "minimal"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--models", type=Path, help=argparse.SUPPRESS)
@@ -189,6 +266,9 @@ def main() -> int:
     if args.child == "score":
         print(json.dumps(child_score(args.inputs, args.out, args.models, extra)))
         return 0
+    if args.child == "train":
+        print(json.dumps(child_train(args.inputs, args.out, args.models)))
+        return 0
     if args.child == "minimal":
         print(json.dumps(child_minimal(args.inputs, args.out)))
         return 0
@@ -197,7 +277,8 @@ def main() -> int:
         extra_args += ["--workers", str(args.workers)]
     met = True
     for _ in range(args.repeat):
-        result = bench_once(args.leads, args.seed, extra_args, with_model=not args.no_model)
+        result = (bench_train_once(args.leads, args.seed) if args.train else
+                  bench_once(args.leads, args.seed, extra_args, with_model=not args.no_model))
         OUT.mkdir(parents=True, exist_ok=True)
         with (OUT / "results.jsonl").open("a") as log:
             log.write(json.dumps(result) + "\n")

@@ -33,6 +33,9 @@ STEP_LABELS = {
     "recommend": "recommending stages and next actions",
     "write_scores": "writing the scores, change feed and CRM files",
     "write": "writing the report and the other outputs",
+    "training_set": "building the labelled snapshots",
+    "fit_and_select": "fitting and comparing the candidate models",
+    "register": "writing the model and its card",
 }
 
 

@@ -97,7 +97,9 @@ DEFAULT_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
 
 
 @contextmanager
-def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+def timed_step(timings: dict[str, float], step: str) -> Iterator[None]:
+    """Announce `step` on the terminal and record its wall seconds in `timings` (a flow's
+    `timings_seconds`)."""
     step_started(step)
     start = time.perf_counter()
     yield
@@ -459,12 +461,12 @@ def score_date(
     for step in recovered:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
-        with _timed(timings, "read_and_validate"):
+        with timed_step(timings, "read_and_validate"):
             sources = validate_inputs(read_inputs(inputs, cfg, staging / "work", profile),
                                       staging)
         parts = partitions or cfg.run.partitions
         layout = PartitionLayout(staging / "partitions", parts) if parts > 1 else None
-        with _timed(timings, "prepare"):
+        with timed_step(timings, "prepare"):
             prepared = (prepare_inputs(sources, cfg, as_of) if layout is None
                         else prepare_partitions(sources, cfg, as_of, layout))
         verdict = model_verdict(models or out / "models", cfg, model)
@@ -472,26 +474,26 @@ def score_date(
             logger.warning("As of %s, no conversion model: %s", as_of, verdict.note)
         else:
             logger.info("As of %s, model %s (%s)", as_of, verdict.version, model.why)
-        with _timed(timings, "collect_inputs"):
+        with timed_step(timings, "collect_inputs"):
             materialized = materialize(sources, prepared, partitioned=layout is not None)
         check_as_of(as_of, materialized.newest_record, cfg)
         warnings = check_losses(sources, materialized, cfg)
         for warning in warnings:
             logger.warning("Data quality: %s", warning)
         if layout is None:
-            with _timed(timings, "features"):
+            with timed_step(timings, "features"):
                 features = score_features(materialized.inputs, cfg, as_of)
-            with _timed(timings, "predict_and_explain"):
+            with timed_step(timings, "predict_and_explain"):
                 scored = predict(features, verdict)
         else:
-            with _timed(timings, "features_and_predict"):
+            with timed_step(timings, "features_and_predict"):
                 score_partitions(layout, cfg, as_of, verdict)
         if previous_ready is not None:
-            with _timed(timings, "wait_for_previous_date"):
+            with timed_step(timings, "wait_for_previous_date"):
                 previous_ready()
         with publish_lock(out):
             previous_as_of, previous = previous_scores(out, as_of)
-        with _timed(timings, "recommend"):
+        with timed_step(timings, "recommend"):
             if layout is None:
                 finished: FinishedScores = WholeScores(
                     recommend(scored, materialized.inputs.leads, cfg, as_of, previous))
@@ -502,7 +504,7 @@ def score_date(
             segments = report_segments(features_scored)
             history = historic_conversion(features_scored.select(HISTORY_FEATURES).collect())
         storage = storage_for(staging, CsvFormat.named(settings.csv_locale))
-        with _timed(timings, "write_scores"):
+        with timed_step(timings, "write_scores"):
             written = write_scored(
                 storage, as_of, finished, previous, materialized,
                 CrmChoice(settings, load_profile(profile).name if profile else None,
@@ -530,7 +532,7 @@ def score_date(
             duplicates=duplicates_summary(materialized.duplicates),
             warnings=warnings,
         )
-        with _timed(timings, "write"):
+        with timed_step(timings, "write"):
             report = render_report(rows, manifest)
             html = html_report(rows, history, previous, manifest,
                                model_card(models or out / "models", verdict.version))

@@ -22,6 +22,7 @@ from flows.catalog import load_config, writing
 from flows.models import library_versions
 from flows.profiles import load_profile
 from flows.publish import recover_interrupted, staging_folder
+from flows.runtime import prefect_startup_seconds
 from flows.registry import (
     current_version,
     load_model,
@@ -39,6 +40,7 @@ from flows.score import (
     materialize,
     prepare_inputs,
     read_inputs,
+    timed_step,
     validate_inputs,
 )
 from scoring.conversion.card import card_markdown, model_card
@@ -103,6 +105,10 @@ def train_flow(
     """Train on history known before `as_of` (default: today, UTC) and register the model."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC).date()
+    timings: dict[str, float] = {}
+    startup = prefect_startup_seconds()
+    if startup is not None:
+        timings["prefect_startup"] = startup  # once per process: shared by its runs
     cfg, config_hash = load_config(config)
     models = models or out / "models"
     with writing(out):
@@ -111,41 +117,52 @@ def train_flow(
     for step in recovered:
         logger.warning("Output folder %s: %s", out, step)
     with staging_folder(out) as staging:
-        sources = validate_inputs(read_inputs(inputs, cfg, staging / "work", profile), staging)
-        prepared = prepare_inputs(sources, cfg, as_of)
-        held = materialize(sources, prepared)
+        with timed_step(timings, "read_and_validate"):
+            sources = validate_inputs(read_inputs(inputs, cfg, staging / "work", profile),
+                                      staging)
+        with timed_step(timings, "prepare"):
+            prepared = prepare_inputs(sources, cfg, as_of)
+        with timed_step(timings, "collect_inputs"):
+            held = materialize(sources, prepared)
         check_as_of(as_of, held.newest_record, cfg)
         for warning in check_losses(sources, held, cfg):
             logger.warning("Data quality: %s", warning)
         dates = labelled_snapshot_dates(cfg, as_of)
-        labelled = build_training_set(held.inputs, cfg, dates)
-        outcome = fit_and_select(labelled, cfg)
+        with timed_step(timings, "training_set"):
+            labelled = build_training_set(held.inputs, cfg, dates)
+        with timed_step(timings, "fit_and_select"):
+            outcome = fit_and_select(labelled, cfg)
     counts = TrainingCounts.model_validate(outcome.counts)
     if outcome.model is None:
         logger.warning("Not training: %s", outcome.message)
         untrained = TrainingResult(as_of=as_of, status="insufficient_history",
-                                   message=outcome.message, counts=counts)
+                                   message=outcome.message, counts=counts,
+                                   timings_seconds=timings)
         with writing(models):
             write_training_status(models, untrained)
         return untrained
-    hashes = [s.file_info.sha256 or "absent" for s in sources.values()]
-    version = model_version(as_of, _fingerprint(config_hash, profile, hashes, outcome.chosen or ""))
-    card = model_card(outcome, version, as_of, dates, config_hash=config_hash,
-                      code_hash=code_hash(), libraries=library_versions(), cfg=cfg)
-    current = current_version(models)
-    promotion = decide_promotion(
-        outcome, version, force=force, current=current,
-        current_card=lambda: read_card(models, str(current)),
-        current_model=lambda: load_model(models, str(current)),
-    )
-    with writing(models):
-        save_model(models, version, outcome.model, card, card_markdown(card))
-        if promotion.promote:
-            set_current(models, version)
+    with timed_step(timings, "register"):
+        hashes = [s.file_info.sha256 or "absent" for s in sources.values()]
+        version = model_version(as_of, _fingerprint(config_hash, profile, hashes,
+                                                    outcome.chosen or ""))
+        card = model_card(outcome, version, as_of, dates, config_hash=config_hash,
+                          code_hash=code_hash(), libraries=library_versions(), cfg=cfg)
+        current = current_version(models)
+        promotion = decide_promotion(
+            outcome, version, force=force, current=current,
+            current_card=lambda: read_card(models, str(current)),
+            current_model=lambda: load_model(models, str(current)),
+        )
+        with writing(models):
+            save_model(models, version, outcome.model, card, card_markdown(card))
+            if promotion.promote:
+                set_current(models, version)
     result = TrainingResult(
         as_of=as_of, status="trained", message=outcome.message, counts=counts, version=version,
         kind=outcome.chosen, current=promotion.promote, promotion=promotion,
-        metrics=card.metrics, model_folder=str(models / version))
+        metrics=card.metrics, model_folder=str(models / version), timings_seconds=timings)
     with writing(models):
         write_training_status(models, result)
+    logger.info("Trained as of %s; steps (s): %s", as_of,
+                ", ".join(f"{k} {v}" for k, v in timings.items()))
     return result

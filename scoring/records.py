@@ -381,3 +381,6 @@ class TrainingResult(SparseRecord):
     promotion: PromotionDecision | None = None
     metrics: TrainingMetrics | None = None
     model_folder: str | None = None
+    # Wall seconds per step (`flows.train.train_flow`), and Prefect's start-up when this
+    # process paid it: where a slow training run spent its time. Absent in older statuses.
+    timings_seconds: dict[str, float] | None = None

@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 
 from features.schema import SCORED_COLUMNS, STAGES
 from flows.catalog import read_manifest
-from flows.registry import current_version, read_card
+from flows.registry import current_version, read_card, training_status
 from scoring.records import RunManifest
 from tests.flows.conftest import DemoRun, run_paths, written_by
 
@@ -56,6 +56,17 @@ def test_training_registers_a_current_model_with_a_card(demo: DemoRun) -> None:
     assert 0 < card.drift.train_positive_rate < 1 and 0 < card.drift.test_mean_predicted < 1
     assert card.drift.periods and isinstance(card.drift.warnings, list)
     assert "## Drift" in (folder / "card.md").read_text()
+
+
+def test_training_records_the_seconds_of_each_step_in_its_status(demo: DemoRun) -> None:
+    timings = demo.trained.timings_seconds
+    assert timings is not None
+    steps = ["read_and_validate", "prepare", "collect_inputs", "training_set",
+             "fit_and_select", "register"]
+    assert [s for s in timings if s != "prefect_startup"] == steps
+    assert all(seconds >= 0 for seconds in timings.values())
+    assert timings["fit_and_select"] > 0
+    assert training_status(demo.out / "models") == demo.trained
 
 
 def test_every_scored_row_carries_probability_version_and_reasons(demo: DemoRun) -> None:
@@ -220,6 +231,7 @@ def test_too_little_history_trains_nothing_and_scoring_says_so_on_every_row(
     trained = train_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
     assert trained.status == "insufficient_history"
     assert "min_labelled_rows" in trained.message
+    assert trained.timings_seconds is not None and "fit_and_select" in trained.timings_seconds
     assert not (out / "models" / "current.json").exists()
     manifest = score_flow(as_of=date(2026, 11, 1), inputs=inputs, config=default_config, out=out)
     scores = pl.read_parquet(run_paths(out, date(2026, 11, 1))["scores"])
