@@ -225,6 +225,20 @@ def factor_units(names: Sequence[str]) -> list[tuple[str, list[int]]]:
     return sorted(units, key=lambda unit: min(unit[1]))
 
 
+def _largest_first(values: np.ndarray, count: int) -> np.ndarray:
+    """Each row's `count` column indexes of its largest values, largest first, a tie to the
+    lower index: the first `count` columns of a stable descending argsort, found by `count`
+    passes of argmax (which returns a maximum's first index) rather than a sort of every row.
+    Needs finite values and `count` at most the number of columns."""
+    remaining = values.astype(np.float64, copy=True)
+    rows = np.arange(len(values))
+    order = np.empty((len(values), count), dtype=np.intp)
+    for slot in range(count):
+        order[:, slot] = best = remaining.argmax(axis=1)
+        remaining[rows, best] = -np.inf
+    return order
+
+
 def top_factors(
     frame: pl.DataFrame,
     contributions: np.ndarray,
@@ -246,8 +260,8 @@ def top_factors(
         membership[members, unit] = 1.0
     contributions = contributions @ membership
     count = min(count, contributions.shape[1])
-    up_order = np.argsort(-contributions, axis=1, kind="stable")[:, :count]
-    down_order = np.argsort(contributions, axis=1, kind="stable")[:, :count]
+    up_order = _largest_first(contributions, count)
+    down_order = _largest_first(-contributions, count)
     up_keep = np.take_along_axis(contributions, up_order, axis=1) > min_effect
     down_keep = np.take_along_axis(contributions, down_order, axis=1) < -min_effect
     names = [name for name, _ in units]

@@ -8,7 +8,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from scoring.conversion.encoding import FeatureEncoding, FeatureSpec
-from scoring.conversion.explain import FACTOR_COLUMNS, phrase_frame, top_factors
+from scoring.conversion.explain import (
+    FACTOR_COLUMNS,
+    _largest_first,
+    phrase_frame,
+    top_factors,
+)
 from scoring.rules.stage import SIGNAL_PHRASES
 
 
@@ -236,6 +241,16 @@ def test_contributions_below_min_effect_are_left_out() -> None:
 def test_min_effect_is_configurable() -> None:
     out = factors([[0.05, 0.3, 0.0, 0.0, 0.0], [0.0] * 5], min_effect=0.2)
     assert out["factors_up"].to_list() == [[ROW0[1]], []]
+
+
+def test_equal_contributions_are_picked_in_feature_order_as_a_stable_sort_would() -> None:
+    # Few distinct values (zeros of both signs among them), so that most rows have ties.
+    rng = np.random.default_rng(7)
+    values = rng.choice([-0.5, -0.0, 0.0, 0.25, 0.5], size=(2_000, 9))
+    for count in (1, 3, 9):
+        for signed in (values, -values):
+            expected = np.argsort(-signed, axis=1, kind="stable")[:, :count]
+            np.testing.assert_array_equal(_largest_first(signed, count), expected)
 
 
 def test_empty_input_gives_empty_factor_lists() -> None:
