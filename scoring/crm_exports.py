@@ -249,6 +249,10 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+# The column that marks the rows a CRM can import (never a header: headers are words).
+_IMPORTABLE = "_importable"
+
+
 def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptions) -> ExportResult:
     """The import file's rows for `profile`, in the profile's column order.
 
@@ -262,7 +266,6 @@ def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptio
     has_id = pl.col("_record_id").is_not_null()
     if profile.matches_on_email:
         has_id = has_id | _blank_to_null(pl.col("email")).is_not_null()
-    importable = framed if profile.every_row else framed.filter(has_id)
     values = _values()
     chosen = profile.columns + (profile.opt_in if options.hubspot_lifecycle_stage else ())
     selected = [values[c.value].alias(c.header) for c in chosen]
@@ -272,8 +275,12 @@ def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptio
         shown = {"lead_id", "email", "_record_id", *[c.header for c in chosen],
                  *[c for c in scores.columns if c in {"priority_score", "reasons", "change"}]}
         selected += [pl.col(c) for c in scores.columns if c not in shown]
+    # The file's columns first, then the rows: filtering the scored rows themselves would copy
+    # every column of them (their lists of reasons among them) for each profile.
+    file = framed.select(*selected, has_id.alias(_IMPORTABLE))
+    importable = file if profile.every_row else file.filter(_IMPORTABLE)
     return ExportResult(
-        frame=importable.select(selected),
+        frame=importable.drop(_IMPORTABLE),
         left_out=scores.height - importable.height,
         record_id_from=source,
     )
