@@ -165,6 +165,20 @@ def _activity_bucket() -> pl.Expr:
     return _linked_bucket(pl.col("_survivor").is_not_null())
 
 
+def _activity_quarantine(activities: pl.LazyFrame, tagged: pl.LazyFrame, file_label: str,
+                         columns: Sequence[str]) -> pl.LazyFrame:
+    """The quarantine records of the activities that name no lead of this run.
+
+    The rows are found on `tagged` (`_attribute_activities`) by their source_row and reason
+    alone, then joined back to their source rows by source_row (unique per source) for the
+    record: the attribution's joins then carry three columns of the activities, not all of
+    them (10 million activities: about a fifth of the step's time)."""
+    flagged = tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)).select(
+        "source_row", _set_aside_reason("activity").alias("_reason"))
+    return quarantine_rows(activities.join(flagged, on="source_row", how="inner"),
+                           "activities", file_label, pl.col("_reason"), columns)
+
+
 def _set_aside_reason(kind: str) -> pl.Expr:
     quoted = pl.lit("'") + pl.col("lead_id") + pl.lit("'")
     unknown = ("activity email matches no lead" if kind == "activity"
@@ -331,9 +345,8 @@ def prepare_leads(
         quarantine_rows(future, "leads", files["leads"],
                         pl.lit(NOT_YET_CREATED),
                         columns["leads"]),
-        quarantine_rows(tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)),
-                        "activities", files["activities"], _set_aside_reason("activity"),
-                        columns["activities"]),
+        _activity_quarantine(sources["activities"], tagged, files["activities"],
+                             columns["activities"]),
         opp_quarantine,
     ])
     buckets = pl.concat([
