@@ -22,7 +22,6 @@ from flows.catalog import load_config, writing
 from flows.models import library_versions
 from flows.profiles import load_profile
 from flows.publish import recover_interrupted, staging_folder
-from flows.runtime import prefect_startup_seconds
 from flows.registry import (
     current_version,
     load_model,
@@ -32,6 +31,7 @@ from flows.registry import (
     set_current,
     write_training_status,
 )
+from flows.runtime import prefect_startup_seconds
 from flows.score import (
     DEFAULT_CONFIG,
     SAMPLE_INPUTS,
