@@ -229,7 +229,10 @@ def _largest_first(values: np.ndarray, count: int) -> np.ndarray:
     """Each row's `count` column indexes of its largest values, largest first, a tie to the
     lower index: the first `count` columns of a stable descending argsort, found by `count`
     passes of argmax (which returns a maximum's first index) rather than a sort of every row.
-    Needs finite values and `count` at most the number of columns."""
+    `count` is at most the number of columns. A matrix with a NaN or an infinity (which
+    argmax would rank differently, or pick twice) is sorted instead."""
+    if not np.isfinite(values).all():
+        return np.argsort(-values, axis=1, kind="stable")[:, :count]
     remaining = values.astype(np.float64, copy=True)
     rows = np.arange(len(values))
     order = np.empty((len(values), count), dtype=np.intp)

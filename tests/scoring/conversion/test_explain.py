@@ -253,6 +253,13 @@ def test_equal_contributions_are_picked_in_feature_order_as_a_stable_sort_would(
             np.testing.assert_array_equal(_largest_first(signed, count), expected)
 
 
+def test_a_nan_or_an_infinity_is_ranked_as_the_sort_ranks_it() -> None:
+    values = np.array([[1.0, -np.inf, 0.5], [np.nan, 2.0, 1.0], [np.inf, 0.0, np.inf]])
+    for signed in (values, -values):
+        np.testing.assert_array_equal(_largest_first(signed, 3),
+                                      np.argsort(-signed, axis=1, kind="stable"))
+
+
 def test_empty_input_gives_empty_factor_lists() -> None:
     out = top_factors(FRAME.head(0), np.zeros((0, 5)), ENCODING)
     expected = pl.DataFrame(schema={c: pl.List(pl.String) for c in FACTOR_COLUMNS})
