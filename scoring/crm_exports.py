@@ -249,8 +249,10 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-# The column that marks the rows a CRM can import (never a header: headers are words).
-_IMPORTABLE = "_importable"
+# The column that marks the rows a CRM can import while the file is built: a name neither a
+# profile's header nor a pass-through column of an export can have (the `__ls_` prefix of
+# the job's helper columns).
+_IMPORTABLE = "__ls_importable"
 
 
 def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptions) -> ExportResult:

@@ -92,6 +92,12 @@ def test_generic_header_is_pinned_and_all_columns_is_opt_in() -> None:
     assert {"crm_stage", "owner_note"} <= set(full.columns)
 
 
+def test_a_pass_through_column_may_be_named_like_a_helper_column() -> None:
+    full = export_frame(scored(_importable=["x", "y", "z"]), GENERIC,
+                        ExportOptions(all_columns=True)).frame
+    assert full["_importable"].to_list() == ["x", "y", "z"]  # generic keeps every row
+
+
 def test_record_id_comes_from_the_pass_through_column() -> None:
     frame = scored(**{"Record ID": ["101", " ", None]})
     result = export_frame(frame, HUBSPOT, ExportOptions())
