@@ -173,10 +173,11 @@ def _activity_quarantine(activities: pl.LazyFrame, tagged: pl.LazyFrame, file_la
     alone, then joined back to their source rows by source_row (unique per source) for the
     record: the attribution's joins then carry three columns of the activities, not all of
     them (10 million activities: about a fifth of the step's time)."""
+    reason = "__ls_reason"  # a name no column of an export can have
     flagged = tagged.filter(_activity_bucket().is_in(QUARANTINED_BUCKETS)).select(
-        "source_row", _set_aside_reason("activity").alias("_reason"))
+        "source_row", _set_aside_reason("activity").alias(reason))
     return quarantine_rows(activities.join(flagged, on="source_row", how="inner"),
-                           "activities", file_label, pl.col("_reason"), columns)
+                           "activities", file_label, pl.col(reason), columns)
 
 
 def _set_aside_reason(kind: str) -> pl.Expr:

@@ -424,6 +424,27 @@ def test_quarantine_record_keeps_a_source_column_and_nothing_added_while_linking
                                                           "region"]
 
 
+def test_a_quarantined_activity_keeps_its_own_columns_whatever_their_names() -> None:
+    # Pass-through columns named like helper columns: the record holds the row's own values,
+    # the reason is this job's.
+    activities = source(
+        "activities",
+        {"lead_id": "L99", "activity_type": "email_open", "occurred_at": utc(2024, 5, 1)},
+        {"lead_id": "L1", "activity_type": "page_view", "occurred_at": utc(2024, 5, 1)},
+    ).with_columns(pl.lit("theirs").alias("_reason"), pl.lit("x").alias("_survivor"))
+    sources = {
+        "leads": source("leads", *LEADS), "activities": activities,
+        "opportunities": source("opportunities"), "companies": source("companies", *COMPANIES),
+        "company_events": source("company_events"),
+    }
+    prepared = prepare(sources, FILES, CFG, AS_OF, checkpoint=collect_checkpoint)
+    rows = prepared.quarantine.collect().filter(pl.col("source") == "activities")
+    assert rows["reason"].to_list() == ["activity for unknown lead_id 'L99'"]
+    record = json.loads(rows["record"][0])
+    assert record["_reason"] == "theirs" and record["_survivor"] == "x"
+    assert record["lead_id"] == "L99" and "source_row" not in record
+
+
 def test_an_activity_by_a_malformed_email_is_attributed_to_nobody() -> None:
     leads = (*LEADS, {"lead_id": "L7", "created_at": utc(2024, 1, 5), "email": "unknown"},
              {"lead_id": "L8", "created_at": utc(2024, 1, 6), "email": "unknown"})
