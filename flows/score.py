@@ -96,6 +96,17 @@ SAMPLE_INPUTS = PROJECT_ROOT / "data" / "sample"
 DEFAULT_CONFIG = PROJECT_ROOT / "data" / "leadscore.toml"
 
 
+# The step of a flow's timings that is Prefect's start-up, not the job's own work.
+PREFECT_STARTUP_STEP = "prefect_startup"
+
+
+def new_timings() -> dict[str, float]:
+    """A flow run's `timings_seconds`, holding Prefect's start-up first when this process
+    paid it (once per process: shared by its runs)."""
+    startup = prefect_startup_seconds()
+    return {} if startup is None else {PREFECT_STARTUP_STEP: startup}
+
+
 @contextmanager
 def timed_step(timings: dict[str, float], step: str) -> Iterator[None]:
     """Announce `step` on the terminal and record its wall seconds in `timings` (a flow's
@@ -448,10 +459,7 @@ def score_date(
     """
     logger = get_run_logger()
     started = datetime.now(UTC)
-    timings: dict[str, float] = {}
-    startup = prefect_startup_seconds()
-    if startup is not None:
-        timings["prefect_startup"] = startup  # once per process: shared by its runs
+    timings = new_timings()
     cfg, config_hash = load_config(config)
     settings = export_settings(cfg, crm, hash_pii)
     key = pii_key(settings)

@@ -31,13 +31,13 @@ from flows.registry import (
     set_current,
     write_training_status,
 )
-from flows.runtime import prefect_startup_seconds
 from flows.score import (
     DEFAULT_CONFIG,
     SAMPLE_INPUTS,
     check_as_of,
     check_losses,
     materialize,
+    new_timings,
     prepare_inputs,
     read_inputs,
     timed_step,
@@ -105,10 +105,7 @@ def train_flow(
     """Train on history known before `as_of` (default: today, UTC) and register the model."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC).date()
-    timings: dict[str, float] = {}
-    startup = prefect_startup_seconds()
-    if startup is not None:
-        timings["prefect_startup"] = startup  # once per process: shared by its runs
+    timings = new_timings()
     cfg, config_hash = load_config(config)
     models = models or out / "models"
     with writing(out):
