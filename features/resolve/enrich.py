@@ -269,7 +269,7 @@ def _match_domain(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyFrame
     )
 
 
-def _name_tables(identities: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _name_tables(identities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per (name, country) and per name alone: how many companies, and the key if just one."""
     named = identities.filter(pl.col("match_name").is_not_null())
     only_key = pl.when(pl.len() == 1).then(pl.col("company_key").first())
@@ -284,16 +284,16 @@ def _name_tables(identities: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         only_key.alias("_name_key"),
         pl.when(pl.len() == 1).then(pl.col("country").first()).alias("_name_key_country"),
     )
-    return pairs.lazy(), names.lazy()
+    return pairs, names
 
 
-def _match_exact_name(leads: pl.LazyFrame, identities: pl.DataFrame) -> pl.LazyFrame:
+def _match_exact_name(leads: pl.LazyFrame, index: CompanyIndex) -> pl.LazyFrame:
     """Adds ``_key_exact`` and ``_amb_name`` (companies with this name were compatible with the
     lead's country, but not exactly one)."""
-    pairs, names = _name_tables(identities)
     joined = leads.join(
-        pairs, on=["_name", "_country"], how="left", validate="m:1", maintain_order="left"
-    ).join(names, on="_name", how="left", validate="m:1", maintain_order="left")
+        index.name_pairs.lazy(), on=["_name", "_country"], how="left", validate="m:1",
+        maintain_order="left",
+    ).join(index.names.lazy(), on="_name", how="left", validate="m:1", maintain_order="left")
     no_country = pl.col("_country").is_null()
     by_name_alone = pl.when(
         (pl.col("_name_n") == 1) & (no_country | pl.col("_name_key_country").is_null())
@@ -325,41 +325,74 @@ def _numbers(name: pl.Expr) -> pl.Expr:
 
 
 @dataclass(frozen=True)
-class _Pool:
-    """Which companies a group of queries is compared with: ``companies`` and ``queries`` carry
-    ``_pool`` (equal pools meet) and ``_c`` / ``_q`` (their row in the fuzzy tables)."""
+class _PoolRule:
+    """Which companies a group of queries is compared with: the companies that `companies`
+    selects, grouped by `company_pool`, meet the queries that `queries` selects, grouped by
+    `query_pool`, where the two pool names are equal."""
 
-    companies: pl.DataFrame
-    queries: pl.DataFrame
+    companies: pl.Expr
+    company_pool: pl.Expr
+    queries: pl.Expr
+    query_pool: pl.Expr
 
 
-def _pools(companies: pl.DataFrame, queries: pl.DataFrame) -> list[_Pool]:
-    """A query with a country meets the companies of that country and those without one; a
-    query without a country meets every company (the rule the exact name match keeps too).
-    Needs ``country`` (companies) and ``_country`` (queries)."""
-    anywhere = pl.lit("", pl.String()).alias("_pool")
-    with_country = queries.filter(pl.col("_country").is_not_null())
-    return [
-        _Pool(companies.filter(pl.col("country").is_not_null())
-              .select("_c", "_sort", pl.col("country").alias("_pool")),
-              with_country.select("_q", "_sort", pl.col("_country").alias("_pool"))),
-        _Pool(companies.filter(pl.col("country").is_null()).select("_c", "_sort", anywhere),
-              with_country.select("_q", "_sort", anywhere)),
-        _Pool(companies.select("_c", "_sort", anywhere),
-              queries.filter(pl.col("_country").is_null()).select("_q", "_sort", anywhere)),
-    ]
-
+_ANYWHERE = pl.lit("", pl.String())
+# A query with a country meets the companies of that country and those without one; a query
+# without a country meets every company (the rule the exact name match keeps too). Needs
+# ``country`` (companies) and ``_country`` (queries).
+_POOL_RULES: tuple[_PoolRule, ...] = (
+    _PoolRule(pl.col("country").is_not_null(), pl.col("country"),
+              pl.col("_country").is_not_null(), pl.col("_country")),
+    _PoolRule(pl.col("country").is_null(), _ANYWHERE, pl.col("_country").is_not_null(), _ANYWHERE),
+    _PoolRule(pl.lit(True), _ANYWHERE, pl.col("_country").is_null(), _ANYWHERE),
+)
 
 # The two sorted orders of the token-sorted names: forwards, and each name spelt backwards.
 _ORDERS = (pl.col("_sort"), pl.col("_sort").str.reverse())
 
+# A pool's companies (``_c``, ``_order``), sorted by each of ``_ORDERS``, by pool name.
+_SortedPools = dict[str, tuple[pl.DataFrame, ...]]
+
+
+@dataclass(frozen=True)
+class FuzzyCompanies:
+    """The company side of the fuzzy name search, built once per set of identities
+    (``fuzzy_companies``) for every batch of queries: ``table`` (``_c``, ``company_key``,
+    ``country``, ``_sort``, ``_numbers``: one row per named company) and, for each of
+    ``_POOL_RULES``, its pools' companies sorted in each of ``_ORDERS``. At 2 million
+    companies the sorting alone takes several seconds, which each partition of a run would
+    otherwise pay again."""
+
+    table: pl.DataFrame
+    pools: tuple[_SortedPools, ...]
+
+
+def _sorted_pools(table: pl.DataFrame, rule: _PoolRule) -> _SortedPools:
+    chosen = table.filter(rule.companies).select("_c", "_sort", rule.company_pool.alias("_pool"))
+    groups = chosen.partition_by("_pool", as_dict=True, include_key=False)
+    # A stable sort: companies with the same name stay in `_c` order, so that the neighbours
+    # found are the same in every run.
+    return {str(name): tuple(group.select("_c", order.alias("_order"))
+                             .sort("_order", maintain_order=True) for order in _ORDERS)
+            for (name,), group in groups.items()}
+
+
+def fuzzy_companies(identities: pl.DataFrame) -> FuzzyCompanies:
+    """The named companies of ``identities`` (``company_key``, ``match_name``, ``country``)
+    ready for ``fuzzy_name_matches``."""
+    table = identities.filter(pl.col("match_name").is_not_null()).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_c"), "company_key", "country",
+        _token_sorted(pl.col("match_name")).alias("_sort"),
+        _numbers(pl.col("match_name")).alias("_numbers"))
+    return FuzzyCompanies(table, tuple(_sorted_pools(table, rule) for rule in _POOL_RULES))
+
 
 def _nearest(companies: pl.DataFrame, queries: pl.DataFrame, window: int) -> pl.DataFrame:
     """``_q``, ``_c``: each query with the ``window`` companies on either side of its place
-    among ``companies`` sorted by ``_order`` (both frames carry ``_order``)."""
-    # One sort per pool and order, then a binary search per query: a sort of the companies
-    # and queries together by (pool, name) cost several times more.
-    companies = companies.sort("_order")
+    among ``companies`` sorted by ``_order`` (both frames carry ``_order``; ``companies`` is
+    sorted by it)."""
+    # A binary search per query in the companies sorted once: a sort of the companies and
+    # queries together by (pool, name) cost several times more.
     place = companies.get_column("_order").search_sorted(queries.get_column("_order"))
     pairs = queries.select("_q", pl.int_ranges(
         (place.cast(pl.Int64) - window).clip(lower_bound=0),
@@ -368,33 +401,33 @@ def _nearest(companies: pl.DataFrame, queries: pl.DataFrame, window: int) -> pl.
     return pairs.select("_q", companies.get_column("_c").gather(pairs.get_column("_pos")))
 
 
-def _neighbours(pool: _Pool, window: int) -> list[pl.DataFrame]:
-    """``_q``, ``_c``: each query with its ``window`` nearest companies of its pool on either
-    side, in each of ``_ORDERS``."""
-    by_pool = pool.companies.select("_pool", "_c", "_sort").partition_by(
-        "_pool", as_dict=True, include_key=False)
+def _neighbours(pools: _SortedPools, queries: pl.DataFrame, window: int) -> list[pl.DataFrame]:
+    """``_q``, ``_c``: each query (``_q``, ``_sort``, ``_pool``) with its ``window`` nearest
+    companies of its pool on either side, in each of ``_ORDERS``."""
     found: list[pl.DataFrame] = []
-    for (name,), asked in pool.queries.select("_pool", "_q", "_sort").group_by("_pool"):
-        companies = by_pool.get((name,))
-        if companies is None:
+    for (name,), asked in queries.group_by("_pool"):
+        orders = pools.get(str(name))
+        if orders is None:
             continue
-        found.extend(_nearest(companies.select("_c", order.alias("_order")),
-                              asked.select("_q", order.alias("_order")), window)
-                     for order in _ORDERS)
+        found.extend(_nearest(companies, asked.select("_q", order.alias("_order")), window)
+                     for companies, order in zip(orders, _ORDERS, strict=True))
     return found
 
 
-def _candidate_pairs(companies: pl.DataFrame, queries: pl.DataFrame, window: int
+def _candidate_pairs(companies: FuzzyCompanies, queries: pl.DataFrame, window: int
                      ) -> pl.DataFrame:
     """Every (query, company) pair that is scored: neighbours in two sorted orders of the
     token-sorted names, forward and reversed, so that a difference near the start of a name
     (which moves it far away in forward order) still meets in reversed order. A pair found in
-    both orders is listed twice (scoring it twice costs less than finding the repeats)."""
+    both orders is listed twice (scoring it twice costs less than finding the repeats).
+    Needs ``_q``, ``_country`` and ``_sort`` of the queries."""
     found = [
         pairs
-        for pool in _pools(companies, queries)
-        if pool.companies.height and pool.queries.height
-        for pairs in _neighbours(pool, window)
+        for rule, pools in zip(_POOL_RULES, companies.pools, strict=True)
+        if pools
+        for pairs in _neighbours(
+            pools, queries.filter(rule.queries).select("_q", "_sort",
+                                                       rule.query_pool.alias("_pool")), window)
     ]
     if not found:
         return pl.DataFrame(schema={"_q": pl.UInt32(), "_c": pl.UInt32()})
@@ -436,14 +469,16 @@ def _ratios(pairs: pl.DataFrame, query_names: pl.Series, company_names: pl.Serie
 
 
 def fuzzy_name_matches(
-    queries: pl.DataFrame, identities: pl.DataFrame, threshold: float,
+    queries: pl.DataFrame, fuzzy: FuzzyCompanies, threshold: float,
     window: int = FUZZY_WINDOW,
 ) -> pl.DataFrame:
-    """The fuzzy match of each unique query (``_name``, ``_country``).
+    """The fuzzy match of each unique query (``_name``, ``_country``) among the companies of
+    ``fuzzy`` (``fuzzy_companies``).
 
     A sorted-neighbourhood search: companies and queries are sorted by their token-sorted
     names, once forwards and once reversed, and each query is compared with the ``window``
-    companies on either side of its place in each order (within its country, see ``_pools``).
+    companies on either side of its place in each order (within its country, see
+    ``_POOL_RULES``).
     So every query is scored against at most ``4 * window`` names per pool whatever the number
     of companies, and the work grows with the data, not with its square. The cost is recall:
     a company whose name sorts more than ``window`` places away in both orders (differences
@@ -453,14 +488,11 @@ def fuzzy_name_matches(
     Returns ``_FUZZY_SCHEMA``: one row per query that reached ``threshold``; ``_key_fuzzy`` is
     null and ``_fuzzy_ambiguous`` true when two companies share the best score.
     """
-    companies = identities.filter(pl.col("match_name").is_not_null()).select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_c"), "company_key", "country",
-        _token_sorted(pl.col("match_name")).alias("_sort"),
-        _numbers(pl.col("match_name")).alias("_numbers"))
+    companies = fuzzy.table
     asked = queries.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_q"), "_name", "_country",
         _token_sorted(pl.col("_name")).alias("_sort"), _numbers(pl.col("_name")).alias("_numbers"))
-    pairs = _reachable(_candidate_pairs(companies, asked, window), asked, companies, threshold)
+    pairs = _reachable(_candidate_pairs(fuzzy, asked, window), asked, companies, threshold)
     if pairs.height == 0:
         return pl.DataFrame(schema=_FUZZY_SCHEMA)
     scored = (
@@ -486,7 +518,7 @@ def fuzzy_name_matches(
 
 
 def _match_fuzzy_name(
-    leads: pl.LazyFrame, identities: pl.DataFrame, threshold: float
+    leads: pl.LazyFrame, fuzzy: FuzzyCompanies, threshold: float
 ) -> pl.LazyFrame:
     """Adds ``_key_fuzzy``, ``_fuzzy_score`` and ``_fuzzy_ambiguous`` for leads no earlier method
     matched. rapidfuzz runs on their unique (name, country) pairs inside the lazy plan (polars
@@ -499,13 +531,35 @@ def _match_fuzzy_name(
         .select("_name", "_country")
         .unique()
         .map_batches(
-            lambda q: fuzzy_name_matches(q, identities, threshold), schema=_FUZZY_SCHEMA
+            lambda q: fuzzy_name_matches(q, fuzzy, threshold), schema=_FUZZY_SCHEMA
         )
     )
     return leads.join(
         queries, on=["_name", "_country"], how="left", nulls_equal=True,
         validate="m:1", maintain_order="left",
     )
+
+
+# ---- the companies' side, built once -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyIndex:
+    """What matching needs of one set of company identities, built once (``company_index``)
+    for every set of leads matched against them (each partition of a run): the identities
+    themselves, the name tables of the exact name match and the fuzzy search's sorted names.
+    The last two cost about 10 s at 2 million companies."""
+
+    identities: pl.DataFrame
+    name_pairs: pl.DataFrame  # _name, _country, _pair_n, _pair_key
+    names: pl.DataFrame  # _name, _name_n, _name_has_null_country, _name_key, _name_key_country
+    fuzzy: FuzzyCompanies
+
+
+def company_index(identities: pl.DataFrame) -> CompanyIndex:
+    """The ``CompanyIndex`` of collected ``company_identities`` (or ``identities_of_snapshots``)."""
+    name_pairs, names = _name_tables(identities)
+    return CompanyIndex(identities, name_pairs, names, fuzzy_companies(identities))
 
 
 # ---- result ------------------------------------------------------------------------------------
@@ -569,12 +623,13 @@ def _no_company_data(leads: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def match_leads_to_companies(
-    leads: pl.LazyFrame, identities: pl.DataFrame | None, cfg: MatchingConfig
+    leads: pl.LazyFrame, identities: pl.DataFrame | CompanyIndex | None, cfg: MatchingConfig
 ) -> pl.LazyFrame:
     """Match every lead to at most one company, in the order of the module docstring.
 
     Needs ``lead_id, email, website, business_id, company_name, country`` on ``leads`` and the
-    collected ``company_identities`` (or ``identities_of_snapshots``). Returns one row per
+    collected ``company_identities`` (or ``identities_of_snapshots``), or their
+    ``company_index`` when several sets of leads meet the same companies. Returns one row per
     lead, in input order, with ``MATCH_COLUMNS``: ``company_key`` (null if unmatched),
     ``match_method`` (``MATCH_METHODS``), ``match_confidence`` (null if unmatched),
     ``unmatched_reason`` (``UNMATCHED_REASONS``, null if matched), ``lead_business_id``
@@ -585,12 +640,14 @@ def match_leads_to_companies(
     """
     _require_columns(leads, LEAD_COLUMNS, "leads")
     prepared = _prepare_leads(leads, cfg.extra_free_mail_domains)
-    if identities is None or identities.height == 0:
+    index = identities if isinstance(identities, CompanyIndex | None) else company_index(
+        identities)
+    if index is None or index.identities.height == 0:
         return _no_company_data(prepared)
     staged = _match_exact_name(
-        _match_domain(_match_business_id(prepared, identities), identities), identities
+        _match_domain(_match_business_id(prepared, index.identities), index.identities), index
     )
-    return _finish(_match_fuzzy_name(staged, identities, cfg.fuzzy_threshold))
+    return _finish(_match_fuzzy_name(staged, index.fuzzy, cfg.fuzzy_threshold))
 
 
 def _counts(frame: pl.DataFrame, col: str) -> dict[str, int]:

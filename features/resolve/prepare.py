@@ -22,6 +22,7 @@ from features.point_in_time.assemble import PreparedInputs
 from features.point_in_time.snapshots import as_of_start
 from features.resolve.dedupe import duplicate_groups, merge_duplicates, review_merges
 from features.resolve.enrich import (
+    CompanyIndex,
     identities_of_snapshots,
     keyed_company_snapshots,
     match_leads_to_companies,
@@ -312,7 +313,7 @@ def prepare_leads(
     files: dict[str, str],
     cfg: Config,
     as_of: date,
-    identities: pl.DataFrame,
+    identities: pl.DataFrame | CompanyIndex,
     companies: pl.LazyFrame,
     quarantined_lead_ids: pl.LazyFrame | None = None,
     checkpoint: Checkpoint = stay_lazy,
@@ -320,7 +321,8 @@ def prepare_leads(
     """Dedupe, match, attribute and time-filter the leads, activities and opportunities.
 
     Needs `sources["leads"]`, `["activities"]`, `["opportunities"]` (validated) and their file
-    labels; `identities` and `companies` (the identified snapshots) from `prepare_companies`.
+    labels; `identities` (or their `company_index`, built once for many sets of leads) and
+    `companies` (the identified snapshots) from `prepare_companies`.
     `quarantined_lead_ids` as in `prepare`. Every duplicate of a lead must be in
     `sources["leads"]`, and every activity or opportunity that names one of these leads (or,
     for an activity, a well-formed email of one) must be in its source: the partitions of

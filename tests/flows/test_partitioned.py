@@ -167,3 +167,29 @@ def test_partitions_on_a_dask_local_cluster_write_what_the_single_process_run_wr
         assert {"prepare_partition", "score_partition", "finish_partition"} <= ran, ran
     assert_same_run(sample_runs[1], (tmp_path, manifest), as_of)
     assert _descendants() <= before
+
+
+def test_the_company_index_is_built_once_per_identities_file(tmp_path: Path) -> None:
+    """Every partition of a run matches against one CompanyIndex; a rewritten identities file
+    (a later run in the same process, a Dask worker kept between runs) gets its own."""
+    from features.resolve.enrich import identities_of_snapshots, keyed_company_snapshots
+    from flows.partitioned import PartitionLayout, shared_company_index
+
+    def companies(*names: str) -> pl.DataFrame:
+        raw = pl.LazyFrame({"business_id": [None] * len(names), "company_name": list(names),
+                            "domain": [None] * len(names), "country": ["SE"] * len(names)})
+        return identities_of_snapshots(keyed_company_snapshots(raw)).collect()
+
+    layout = PartitionLayout(tmp_path, partitions=3)
+    path = layout.shared("identities")
+    path.parent.mkdir(parents=True)
+    companies("Acme AB", "Nordic Tools").write_parquet(path)
+    first = shared_company_index(layout)
+    assert shared_company_index(layout) is first
+    assert first.identities.height == 2
+    companies("Acme AB", "Nordic Tools", "Bygg Partner").write_parquet(path)
+    second = shared_company_index(layout)
+    assert second is not first
+    assert second.identities.height == 3
+    assert sorted(second.fuzzy.table.get_column("_sort")) == ["acme", "bygg partner",
+                                                              "nordic tools"]

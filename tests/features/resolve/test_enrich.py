@@ -17,6 +17,7 @@ from features.resolve.enrich import (
     MATCH_COLUMNS,
     _token_sorted,
     company_identities,
+    fuzzy_companies,
     fuzzy_name_matches,
     match_leads_to_companies,
     match_report,
@@ -453,7 +454,7 @@ def test_a_difference_at_the_start_of_a_name_is_found_in_reversed_order() -> Non
     typo = " ".join(["a" + words[0][1:], *words[1:]])
     forward = sorted([*names, typo])
     assert abs(forward.index(typo) - forward.index(target)) > 2 * FUZZY_WINDOW
-    found = fuzzy_name_matches(_queries(typo), _fuzzy_identities(names), 85.0)
+    found = fuzzy_name_matches(_queries(typo), fuzzy_companies(_fuzzy_identities(names)), 85.0)
     assert found["_key_fuzzy"].to_list() == [f"name:{target}"]
 
 
@@ -464,9 +465,7 @@ def test_each_query_is_scored_against_a_bounded_number_of_names(companies_count:
     from features.resolve import enrich
 
     names = _many_similar_names(companies_count)
-    companies = _fuzzy_identities(names).select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_c"), "country",
-        enrich._token_sorted(pl.col("match_name")).alias("_sort"))
+    companies = fuzzy_companies(_fuzzy_identities(names))
     asked = _queries(*names[::97]).select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_q"), "_country",
         enrich._token_sorted(pl.col("_name")).alias("_sort"))
@@ -480,14 +479,15 @@ def test_a_query_without_country_meets_companies_of_every_country() -> None:
     identities = pl.concat([_fuzzy_identities(["acme solutions"], "SE"),
                             _fuzzy_identities(["nordic tools"], None)])
     found = fuzzy_name_matches(_queries("acme solutionz", "nordic toolz", country=None),
-                               identities, 90.0)
+                               fuzzy_companies(identities), 90.0)
     assert found["_key_fuzzy"].to_list() == ["name:acme solutions", "name:nordic tools"]
 
 
 def test_a_query_with_a_country_meets_companies_without_one() -> None:
     identities = pl.concat([_fuzzy_identities(["acme solutions"], "SE"),
                             _fuzzy_identities(["acme solutiony"], None)])
-    found = fuzzy_name_matches(_queries("acme solutionz", country="FI"), identities, 90.0)
+    found = fuzzy_name_matches(_queries("acme solutionz", country="FI"),
+                               fuzzy_companies(identities), 90.0)
     assert found["_key_fuzzy"].to_list() == ["name:acme solutiony"]
 
 
