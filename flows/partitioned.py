@@ -6,10 +6,11 @@ Steps (files under the run's staging folder, `<staging>/partitions/`, which ever
 must be able to read and write: the output folder on shared storage):
 
 1. `split_inputs` (once): the company side of `prepare` (identities, the identified company
-   snapshots, company events, their quarantine and counts) written to `shared/`; the validated
-   leads, activities and opportunities written to `inputs/<source>/_partition=P/` as
-   `features.resolve.partition` routes them (so duplicates and everything linked to a lead
-   meet in one partition).
+   snapshots, company events, their quarantine and counts) and the leads' `MatchMemo` (each
+   distinct business ID and domain checked once for every partition) written to `shared/`;
+   the validated leads, activities and opportunities written to
+   `inputs/<source>/_partition=P/` as `features.resolve.partition` routes them (so duplicates
+   and everything linked to a lead meet in one partition).
 2. `prepare_partition` (per partition): `prepare_leads` on the partition's files, against
    the companies' `CompanyIndex` built once per process (`shared_company_index`).
 3. `score_partition` (per partition): features, ICP fit and the model's probability, with the
@@ -42,7 +43,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from features.config import Config
 from features.point_in_time.assemble import PreparedInputs, build_features
 from features.point_in_time.snapshots import scoring_snapshots
-from features.resolve.enrich import CompanyIndex, company_index
+from features.resolve.enrich import CompanyIndex, MatchMemo, company_index, match_memo
 from features.resolve.partition import (
     PARTITION,
     lead_partition,
@@ -62,7 +63,7 @@ PARTITIONED_SOURCES = ("leads", "activities", "opportunities")
 PREPARED_FRAMES = ("survivors", "matches", "activities", "opportunities", "duplicates",
                    "quarantine", "buckets")
 SHARED_FRAMES = ("identities", "companies", "events", "quarantine", "buckets",
-                 "quarantined_lead_ids")
+                 "quarantined_lead_ids", "memo_business_ids", "memo_domains")
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,11 @@ def split_inputs(sources: dict[str, SourceInput], as_of: date, layout: Partition
     n = layout.partitions
     with read_errors_named(sources):
         shared = prepare_companies(frames, files, as_of, checkpoint=_collected)
+        memo = match_memo(frames["leads"])
         _write_all({"identities": shared.identities, "companies": shared.companies,
                     "events": shared.events, "quarantine": shared.quarantine,
-                    "buckets": shared.buckets, "quarantined_lead_ids": quarantined},
+                    "buckets": shared.buckets, "quarantined_lead_ids": quarantined,
+                    "memo_business_ids": memo.business_ids, "memo_domains": memo.domains},
                    layout.shared)
         _sink_partitioned(frames["leads"].with_columns(lead_partition(n)), layout, "leads")
     written = pl.concat([_scan_source(layout, "leads", p) for p in range(n)])
@@ -182,6 +185,8 @@ def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, 
         companies=pl.scan_parquet(layout.shared("companies")),
         quarantined_lead_ids=pl.scan_parquet(layout.shared("quarantined_lead_ids")),
         checkpoint=_collected,
+        memo=MatchMemo(business_ids=pl.read_parquet(layout.shared("memo_business_ids")),
+                       domains=pl.read_parquet(layout.shared("memo_domains"))),
     )
     # The survivors in lead_id order, in small row groups: a piece of lead ids (the CRM
     # files' emails) then reads only the groups of its range.

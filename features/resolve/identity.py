@@ -112,8 +112,45 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.len_chars() > 0).then(expr)
 
 
+# The columns of a table of checked business IDs (`business_id_checks`): the cleaned value and
+# country, and what `business_id_key` made of them (BUSINESS_ID_STATUS's fields).
+BID_VALUE, BID_COUNTRY = "__bid_value", "__bid_country"
+BUSINESS_ID_CHECK_COLUMNS: tuple[str, ...] = (BID_VALUE, BID_COUNTRY, "key", "status", "reason")
+
+
+def _cleaned_business_ids(frame: pl.LazyFrame, id_col: str, country_col: str) -> pl.LazyFrame:
+    """Adds BID_VALUE (upper case, no spaces or separators) and BID_COUNTRY (upper case), each
+    null when blank."""
+    # Cast: a reader that guessed types may hand over integers, or Null for an all-empty column.
+    raw_id, raw_country = pl.col(id_col).cast(pl.String), pl.col(country_col).cast(pl.String)
+    return frame.with_columns(
+        _blank_to_null(raw_id.str.to_uppercase().str.replace_all(r"[\s\-./:]", ""))
+        .alias(BID_VALUE),
+        _blank_to_null(raw_country.str.strip_chars().str.to_uppercase()).alias(BID_COUNTRY),
+    )
+
+
+def _checked_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Distinct (BID_VALUE, BID_COUNTRY) pairs -> BUSINESS_ID_CHECK_COLUMNS."""
+    return pairs.with_columns(
+        pl.struct(BID_VALUE, BID_COUNTRY)
+        .map_batches(_business_id_batch, return_dtype=BUSINESS_ID_STATUS, is_elementwise=True)
+        .alias("__bid")
+    ).select(BID_VALUE, BID_COUNTRY, *(pl.col("__bid").struct.field(f).alias(f)
+                                       for f in ("key", "status", "reason")))
+
+
+def business_id_checks(frame: pl.LazyFrame, id_col: str, country_col: str) -> pl.LazyFrame:
+    """Every distinct (business ID, country) of `frame` checked once: BUSINESS_ID_CHECK_COLUMNS,
+    the `known` table `normalize_business_ids` takes (so that sets of rows that share many
+    values, such as the partitions of a run, check each value once between them)."""
+    return _checked_pairs(
+        _cleaned_business_ids(frame, id_col, country_col).select(BID_VALUE, BID_COUNTRY).unique())
+
+
 def normalize_business_ids(
-    frame: pl.LazyFrame, id_col: str, country_col: str, out_col: str
+    frame: pl.LazyFrame, id_col: str, country_col: str, out_col: str,
+    known: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Validate FI/SE/NO/DK business IDs (national or VAT form) into a canonical ``"CC:number"``.
 
@@ -124,35 +161,23 @@ def normalize_business_ids(
 
     With no country and no VAT prefix, a value is accepted only if exactly one of the four national
     checksums accepts it. python-stdnum is per-value Python, so it runs on unique (value, country)
-    pairs only and the result is joined back.
+    pairs only, and only on those not in `known` (``business_id_checks`` of rows checked
+    before), and the result is joined back.
     """
-    value, country = "__bid_value", "__bid_country"
-    # Cast: a reader that guessed types may hand over integers, or Null for an all-empty column.
-    raw_id, raw_country = pl.col(id_col).cast(pl.String), pl.col(country_col).cast(pl.String)
-    cleaned = frame.with_columns(
-        _blank_to_null(raw_id.str.to_uppercase().str.replace_all(r"[\s\-./:]", "")).alias(value),
-        _blank_to_null(raw_country.str.strip_chars().str.to_uppercase()).alias(country),
-    )
-    checked = (
-        cleaned.select(value, country)
-        .unique()
-        .with_columns(
-            pl.struct(value, country)
-            .map_batches(_business_id_batch, return_dtype=BUSINESS_ID_STATUS, is_elementwise=True)
-            .alias("__bid")
-        )
-        .select(
-            value,
-            country,
-            pl.col("__bid").struct.field("key").alias(out_col),
-            pl.col("__bid").struct.field("status").alias(f"{out_col}_status"),
-            pl.col("__bid").struct.field("reason").alias(f"{out_col}_reason"),
-        )
-    )
+    cleaned = _cleaned_business_ids(frame, id_col, country_col)
+    pairs = cleaned.select(BID_VALUE, BID_COUNTRY).unique()
+    keys = [BID_VALUE, BID_COUNTRY]
+    if known is None:
+        checked = _checked_pairs(pairs)
+    else:
+        missing = pairs.join(known.lazy().select(keys), on=keys, how="anti", nulls_equal=True)
+        checked = pl.concat([known.lazy().select(BUSINESS_ID_CHECK_COLUMNS),
+                             _checked_pairs(missing)])
+    checked = checked.rename({"key": out_col, "status": f"{out_col}_status",
+                              "reason": f"{out_col}_reason"})
     return cleaned.join(
-        checked, on=[value, country], how="left", nulls_equal=True,
-        validate="m:1", maintain_order="left",
-    ).drop(value, country)
+        checked, on=keys, how="left", nulls_equal=True, validate="m:1", maintain_order="left",
+    ).drop(keys)
 
 
 # ---- domains -----------------------------------------------------------------------------------
@@ -210,20 +235,43 @@ def registrable_domains(frame: pl.LazyFrame, col: str, out_col: str) -> pl.LazyF
     return registrable_domains_of(frame, {col: out_col})
 
 
-def registrable_domains_of(frame: pl.LazyFrame, columns: dict[str, str]) -> pl.LazyFrame:
+# The columns of a table of registrable domains (`registrable_domain_table`).
+HOST, REGISTRABLE = "__host", "__registrable"
+
+
+def _registrable_of(hosts: pl.LazyFrame) -> pl.LazyFrame:
+    """Distinct HOST values -> HOST, REGISTRABLE."""
+    return hosts.with_columns(
+        pl.col(HOST).map_batches(_registrable_batch, return_dtype=pl.String(),
+                                 is_elementwise=True).alias(REGISTRABLE))
+
+
+def _distinct_hosts(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    return pl.concat([f.select(pl.col(f.collect_schema().names()[0]).alias(HOST))
+                      for f in frames]).unique()
+
+
+def registrable_domain_table(hosts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """HOST, REGISTRABLE for every distinct host in the one column of each of `hosts`: the
+    `known` table `registrable_domains_of` takes."""
+    return _registrable_of(_distinct_hosts(hosts))
+
+
+def registrable_domains_of(frame: pl.LazyFrame, columns: dict[str, str],
+                           known: pl.DataFrame | None = None) -> pl.LazyFrame:
     """``registrable_domains`` for several host columns (``{col: out_col}``) at once: tldextract
     runs once per distinct host of all of them together (a lead's website and email often share
-    their host)."""
-    host = "__host"
-    hosts = pl.concat([frame.select(pl.col(c).alias(host)) for c in columns]).unique()
-    mapped = hosts.with_columns(
-        pl.col(host)
-        .map_batches(_registrable_batch, return_dtype=pl.String(), is_elementwise=True)
-        .alias("__registrable")
-    )
+    their host), and only on hosts not in `known` (``registrable_domain_table`` of hosts seen
+    before)."""
+    hosts = _distinct_hosts([frame.select(c) for c in columns])
+    if known is None:
+        mapped = _registrable_of(hosts)
+    else:
+        missing = hosts.join(known.lazy().select(HOST), on=HOST, how="anti", nulls_equal=True)
+        mapped = pl.concat([known.lazy().select(HOST, REGISTRABLE), _registrable_of(missing)])
     for col, out_col in columns.items():
         frame = frame.join(
-            mapped.rename({host: col, "__registrable": out_col}), on=col, how="left",
+            mapped.rename({HOST: col, REGISTRABLE: out_col}), on=col, how="left",
             nulls_equal=True, validate="m:1", maintain_order="left",
         )
     return frame

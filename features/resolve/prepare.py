@@ -23,6 +23,7 @@ from features.point_in_time.snapshots import as_of_start
 from features.resolve.dedupe import duplicate_groups, merge_duplicates, review_merges
 from features.resolve.enrich import (
     CompanyIndex,
+    MatchMemo,
     identities_of_snapshots,
     keyed_company_snapshots,
     match_leads_to_companies,
@@ -317,6 +318,7 @@ def prepare_leads(
     companies: pl.LazyFrame,
     quarantined_lead_ids: pl.LazyFrame | None = None,
     checkpoint: Checkpoint = stay_lazy,
+    memo: MatchMemo | None = None,
 ) -> PreparedLeads:
     """Dedupe, match, attribute and time-filter the leads, activities and opportunities.
 
@@ -326,7 +328,8 @@ def prepare_leads(
     `quarantined_lead_ids` as in `prepare`. Every duplicate of a lead must be in
     `sources["leads"]`, and every activity or opportunity that names one of these leads (or,
     for an activity, a well-formed email of one) must be in its source: the partitions of
-    `features.resolve.partition` are such sets, and so is the whole export.
+    `features.resolve.partition` are such sets, and so is the whole export. `memo` (the
+    `match_memo` of all the partitions' leads) spares the matching values already computed.
     """
     columns = {name: sources[name].collect_schema().names()
                for name in ("leads", "activities", "opportunities")}
@@ -335,8 +338,8 @@ def prepare_leads(
     known, future, groups, survivors, reviewed = checkpoint(
         [known.select("lead_id", "email"), future, groups, survivors, reviewed]
     )
-    (matches,) = checkpoint([match_leads_to_companies(survivors, identities,
-                                                      cfg.matching)])
+    (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching,
+                                                      memo)])
     set_aside = _set_aside_leads(future, quarantined_lead_ids)
     tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
                                                as_of)

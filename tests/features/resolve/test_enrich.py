@@ -506,3 +506,20 @@ def test_pairs_left_out_by_length_could_not_reach_the_threshold(threshold: float
                 if fuzz.ratio(names[q], names[c]) >= threshold}
     assert reaching <= set(kept.iter_rows())
     assert kept.height < pairs.height
+
+
+def test_matching_with_the_memo_of_a_superset_of_the_leads_is_the_same() -> None:
+    """A partition's leads matched with the memo of every lead of the run: the same rows, for
+    leads whose values are in the memo and for those whose are not (a survivor whose business
+    ID and country came from two duplicates)."""
+    from features.resolve.enrich import company_index, match_memo
+
+    company_frame, lead_frame, _ = _synthetic(500, 2_000)
+    index = company_index(company_identities(pl.concat([company_frame, BASE])).collect())
+    extra = leads({"email": "x@volvo.com", "business_id": "556036-0793", "country": "SE"},
+                  {"website": "https://shop.nokia.com", "business_id": "0112038-9"})
+    every_lead = pl.concat([lead_frame, extra])
+    memo = match_memo(lead_frame.head(1_500))
+    assert memo.domains.height > 0 and memo.business_ids.height > 0
+    assert_frame_equal(match_leads_to_companies(every_lead, index, CFG, memo).collect(),
+                       match_leads_to_companies(every_lead, index, CFG).collect())

@@ -10,6 +10,7 @@ from features.resolve import identity
 from features.resolve.identity import (
     FREE_MAIL_DOMAINS,
     ROLE_LOCAL_PARTS,
+    business_id_checks,
     email_domain,
     email_is_well_formed,
     email_quality,
@@ -18,7 +19,9 @@ from features.resolve.identity import (
     normalize_business_ids,
     normalize_company_name,
     registrable_domain,
+    registrable_domain_table,
     registrable_domains,
+    registrable_domains_of,
     website_domain,
 )
 
@@ -159,6 +162,25 @@ def test_stdnum_runs_once_per_unique_value_and_country(monkeypatch: pytest.Monke
     assert sorted(seen) == [("01120389", "FI"), ("13585628", "DK")]
 
 
+def test_known_checks_are_looked_up_and_only_new_pairs_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    values, countries = ["0112038-9", "13585628", "556036-0793", None], ["FI", "DK", "SE", "FI"]
+    frame = pl.LazyFrame({"business_id": values, "country": countries})
+    known = business_id_checks(frame.head(2), "business_id", "country").collect()
+    without_known = _bids(values, countries)
+    seen: list[tuple[str | None, str | None]] = []
+    original = identity.business_id_key
+
+    def counting(value: str | None, country: str | None) -> tuple[str | None, str, str | None]:
+        seen.append((value, country))
+        return original(value, country)
+
+    monkeypatch.setattr(identity, "business_id_key", counting)
+    with_known = normalize_business_ids(frame, "business_id", "country", "bid", known=known)
+    assert_frame_equal(with_known.collect(), without_known)
+    assert sorted(seen, key=str) == sorted([("5560360793", "SE"), (None, "FI")], key=str)
+
+
 # ---- domains -----------------------------------------------------------------------------------
 
 
@@ -207,6 +229,28 @@ def test_registrable_domain_is_etld_plus_one_per_row() -> None:
     assert out["domain"].to_list() == [
         "example.co.uk", "firma.fi", "firma.fi", "acme.github.io", None, None, "firma.fi",
     ]
+
+
+def test_known_registrable_domains_are_looked_up_and_only_new_hosts_extracted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pl.LazyFrame({"web": ["shop.example.co.uk", None, "acme.github.io"],
+                          "mail": ["mail.firma.fi", "firma.fi", None]})
+    known = registrable_domain_table([frame.select("web")]).collect()
+    seen: list[str | None] = []
+    original = identity.registrable_domain
+
+    def counting(host: str | None) -> str | None:
+        seen.append(host)
+        return original(host)
+
+    monkeypatch.setattr(identity, "registrable_domain", counting)
+    columns = {"web": "web_domain", "mail": "mail_domain"}
+    out = registrable_domains_of(frame, columns, known=known).collect()
+    assert out["web_domain"].to_list() == ["example.co.uk", None, "acme.github.io"]
+    assert out["mail_domain"].to_list() == ["firma.fi", "firma.fi", None]
+    assert sorted(seen) == ["firma.fi", "mail.firma.fi"]
+    monkeypatch.setattr(identity, "registrable_domain", original)
+    assert_frame_equal(out, registrable_domains_of(frame, columns).collect())
 
 
 def test_registrable_domain_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
