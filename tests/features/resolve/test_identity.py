@@ -148,7 +148,9 @@ def test_business_ids_keep_every_row_in_order() -> None:
     assert_frame_equal(out, expected)
 
 
-def test_stdnum_runs_once_per_unique_value_and_country(monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_business_id_checks(monkeypatch: pytest.MonkeyPatch
+                              ) -> list[tuple[str | None, str | None]]:
+    """From now on, every (value, country) python-stdnum is asked about, in a list."""
     seen: list[tuple[str | None, str | None]] = []
     original = identity.business_id_key
 
@@ -157,6 +159,11 @@ def test_stdnum_runs_once_per_unique_value_and_country(monkeypatch: pytest.Monke
         return original(value, country)
 
     monkeypatch.setattr(identity, "business_id_key", counting)
+    return seen
+
+
+def test_stdnum_runs_once_per_unique_value_and_country(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _count_business_id_checks(monkeypatch)
     _bids(["0112038-9", "0112038-9", "01120389", "13585628"], ["FI", "fi", "FI", "DK"])
     # "0112038-9" and "01120389" clean to the same value; "fi" and "FI" to the same country.
     assert sorted(seen) == [("01120389", "FI"), ("13585628", "DK")]
@@ -168,14 +175,7 @@ def test_known_checks_are_looked_up_and_only_new_pairs_checked(
     frame = pl.LazyFrame({"business_id": values, "country": countries})
     known = business_id_checks(frame.head(2), "business_id", "country").collect()
     without_known = _bids(values, countries)
-    seen: list[tuple[str | None, str | None]] = []
-    original = identity.business_id_key
-
-    def counting(value: str | None, country: str | None) -> tuple[str | None, str, str | None]:
-        seen.append((value, country))
-        return original(value, country)
-
-    monkeypatch.setattr(identity, "business_id_key", counting)
+    seen = _count_business_id_checks(monkeypatch)
     with_known = normalize_business_ids(frame, "business_id", "country", "bid", known=known)
     assert_frame_equal(with_known.collect(), without_known)
     assert sorted(seen, key=str) == sorted([("5560360793", "SE"), (None, "FI")], key=str)
