@@ -6,8 +6,9 @@ Steps (files under the run's staging folder, `<staging>/partitions/`, which ever
 must be able to read and write: the output folder on shared storage):
 
 1. `split_inputs` (once): the company side of `prepare` (identities, the identified company
-   snapshots, company events, their quarantine and counts) and the leads' `MatchMemo` (each
-   distinct business ID and domain checked once for every partition) written to `shared/`;
+   snapshots, company events, their quarantine and counts) and the `MatchMemo` of the leads
+   and companies (each distinct business ID and domain checked once for every partition and
+   the companies) written to `shared/`;
    the validated leads, activities and opportunities written to
    `inputs/<source>/_partition=P/` as `features.resolve.partition` routes them (so duplicates
    and everything linked to a lead meet in one partition).
@@ -136,8 +137,8 @@ def split_inputs(sources: dict[str, SourceInput], as_of: date, layout: Partition
     )
     n = layout.partitions
     with read_errors_named(sources):
-        shared = prepare_companies(frames, files, as_of, checkpoint=_collected)
-        memo = match_memo(frames["leads"])
+        memo = match_memo(frames["leads"], frames["companies"])
+        shared = prepare_companies(frames, files, as_of, checkpoint=_collected, memo=memo)
         _write_all({"identities": shared.identities, "companies": shared.companies,
                     "events": shared.events, "quarantine": shared.quarantine,
                     "buckets": shared.buckets, "quarantined_lead_ids": quarantined,

@@ -45,7 +45,6 @@ from features.resolve.identity import (
     normalize_business_ids,
     normalize_company_name,
     registrable_domain_table,
-    registrable_domains,
     registrable_domains_of,
     website_domain,
 )
@@ -115,17 +114,25 @@ def _upper_country(col: str) -> pl.Expr:
 # ---- companies ---------------------------------------------------------------------------------
 
 
-def _company_rows(companies: pl.LazyFrame) -> pl.LazyFrame:
+def _company_host() -> pl.Expr:
+    return website_domain(pl.col("domain")).alias("_host")
+
+
+def _company_rows(companies: pl.LazyFrame, memo: MatchMemo | None = None) -> pl.LazyFrame:
     """One row per input snapshot, adding ``_bid``, ``match_name`` and ``match_domain``
     (``country`` upper-cased)."""
     companies = companies.with_columns(pl.col(COMPANY_COLUMNS).cast(pl.String))
-    rows = normalize_business_ids(companies, "business_id", "country", "_bid").with_columns(
+    rows = normalize_business_ids(
+        companies, "business_id", "country", "_bid",
+        known=None if memo is None else memo.business_ids,
+    ).with_columns(
         normalize_company_name(pl.col("company_name")).alias("match_name"),
         _upper_country("country").alias("country"),
-        website_domain(pl.col("domain")).alias("_host"),
+        _company_host(),
     )
     # Every input column is kept, so the same rows serve identities and point-in-time snapshots.
-    return registrable_domains(rows, "_host", "match_domain").drop("_host")
+    return registrable_domains_of(rows, {"_host": "match_domain"},
+                                  known=None if memo is None else memo.domains).drop("_host")
 
 
 def _with_company_key(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -196,14 +203,17 @@ def identities_of_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
     ).sort("company_key")
 
 
-def keyed_company_snapshots(companies: pl.LazyFrame) -> pl.LazyFrame:
+def keyed_company_snapshots(companies: pl.LazyFrame, memo: MatchMemo | None = None
+                            ) -> pl.LazyFrame:
     """Every company snapshot row with its ``company_key``, ``match_domain`` and ``match_name``.
 
     Needs the ``COMPANY_COLUMNS``. Rows that identify no company (``company_key`` null: no valid
     business ID, no usable name, no domain) are kept with a null key; the caller quarantines them.
+    ``memo`` (a ``match_memo`` that saw these companies) spares their business-ID checks and
+    registrable domains.
     """
     _require_columns(companies, COMPANY_COLUMNS, "companies")
-    return _with_company_key(_company_rows(companies)).drop("_bid", "_bid_by_name")
+    return _with_company_key(_company_rows(companies, memo)).drop("_bid", "_bid_by_name")
 
 
 # ---- leads -------------------------------------------------------------------------------------
@@ -217,28 +227,35 @@ def _lead_hosts() -> tuple[pl.Expr, pl.Expr]:
 
 @dataclass(frozen=True)
 class MatchMemo:
-    """The per-value Python results of matching already computed for a set of leads
-    (``match_memo``): business-ID checks (``business_id_checks``) and registrable domains
-    (``registrable_domain_table``). Matching a subset of those leads (a partition of a run)
-    looks its values up here and computes only the others: at 10 million leads and 2 million
-    companies a partition's leads hold about a million distinct domains and business IDs,
-    most of them in every other partition too, and tldextract and python-stdnum cost about
-    20 s a partition on them."""
+    """The per-value Python results of matching already computed for a set of leads and
+    companies (``match_memo``): business-ID checks (``business_id_checks``) and registrable
+    domains (``registrable_domain_table``). Matching a subset of those leads (a partition of a
+    run) looks its values up here and computes only the others, and so does keying the
+    companies: at 10 million leads and 2 million companies a partition's leads hold about a
+    million distinct domains and business IDs, most of them in every other partition and
+    among the companies too, and tldextract and python-stdnum cost about 20 s a partition on
+    them."""
 
     business_ids: pl.DataFrame
     domains: pl.DataFrame
 
 
-def match_memo(leads: pl.LazyFrame) -> MatchMemo:
+def match_memo(leads: pl.LazyFrame, companies: pl.LazyFrame | None = None) -> MatchMemo:
     """The ``MatchMemo`` of every distinct value of ``leads`` (the lead columns of
-    ``LEAD_COLUMNS``). The survivors of deduplication take each field from one of their
-    duplicates, so their hosts are all here; a business ID and a country taken from two
-    different duplicates may not be, and is then checked when it is matched."""
+    ``LEAD_COLUMNS``) and of ``companies`` (``COMPANY_COLUMNS``), each computed once. The
+    survivors of deduplication take each field from one of their duplicates, so their hosts are
+    all here; a business ID and a country taken from two different duplicates may not be, and
+    is then checked when it is matched."""
     leads = leads.with_columns(pl.col(LEAD_COLUMNS[1:]).cast(pl.String))
-    checks = business_id_checks(leads, "business_id", "country")
-    domains = registrable_domain_table([leads.select(host) for host in _lead_hosts()])
-    business_ids, hosts = pl.collect_all([checks, domains])
-    return MatchMemo(business_ids, hosts)
+    ids = [leads.select("business_id", "country")]
+    hosts = [leads.select(host) for host in _lead_hosts()]
+    if companies is not None:
+        companies = companies.with_columns(pl.col(COMPANY_COLUMNS).cast(pl.String))
+        ids.append(companies.select("business_id", "country"))
+        hosts.append(companies.select(_company_host()))
+    checks = business_id_checks(pl.concat(ids), "business_id", "country")
+    business_ids, domains = pl.collect_all([checks, registrable_domain_table(hosts)])
+    return MatchMemo(business_ids, domains)
 
 
 def _prepare_leads(leads: pl.LazyFrame, free_mail_extra: tuple[str, ...],

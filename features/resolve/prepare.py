@@ -285,14 +285,16 @@ class PreparedLeads:
 
 def prepare_companies(
     sources: dict[str, pl.LazyFrame], files: dict[str, str], as_of: date,
-    checkpoint: Checkpoint = stay_lazy,
+    checkpoint: Checkpoint = stay_lazy, memo: MatchMemo | None = None,
 ) -> SharedCompanies:
     """Key the company snapshots known before as_of, their identities, and the company events.
 
     Needs `sources["companies"]` and `sources["company_events"]` (validated; may be empty
-    frames with the canonical columns) and their file labels in `files`.
+    frames with the canonical columns) and their file labels in `files`. `memo` (a
+    `match_memo` that saw the companies) spares the companies' per-value checks.
     """
-    (keyed,) = checkpoint([keyed_company_snapshots(_known_companies(sources["companies"], as_of))])
+    (keyed,) = checkpoint([keyed_company_snapshots(_known_companies(sources["companies"], as_of),
+                                                   memo)])
     identities = identities_of_snapshots(keyed).collect()
     companies, company_quarantine, company_buckets = _prepare_companies(
         keyed, sources["companies"], files["companies"], as_of,

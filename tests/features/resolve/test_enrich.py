@@ -523,3 +523,21 @@ def test_matching_with_the_memo_of_a_superset_of_the_leads_is_the_same() -> None
     assert memo.domains.height > 0 and memo.business_ids.height > 0
     assert_frame_equal(match_leads_to_companies(every_lead, index, CFG, memo).collect(),
                        match_leads_to_companies(every_lead, index, CFG).collect())
+
+
+def test_companies_keyed_with_a_memo_that_saw_them_need_no_checks_and_are_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from features.resolve import identity
+    from features.resolve.enrich import keyed_company_snapshots, match_memo
+
+    company_frame, lead_frame, _ = _synthetic(300, 500)
+    every = pl.concat([company_frame, BASE])
+    without = keyed_company_snapshots(every).collect()
+    memo = match_memo(lead_frame, every)
+
+    def never(*args: object) -> object:
+        raise AssertionError("a value of the memo was checked again")
+
+    monkeypatch.setattr(identity, "business_id_key", never)
+    monkeypatch.setattr(identity, "registrable_domain", never)
+    assert_frame_equal(keyed_company_snapshots(every, memo).collect(), without)
