@@ -601,7 +601,7 @@ class CompanyIndex:
     """What matching needs of one set of company identities, built once (``company_index``)
     for every set of leads matched against them (each partition of a run): the identities
     themselves, the name tables of the exact name match and the fuzzy search's sorted names.
-    The last two cost about 10 s at 2 million companies."""
+    The last two took 15.1 to 15.8 s at 1,966,456 companies."""
 
     identities: pl.DataFrame
     name_pairs: pl.DataFrame  # _name, _country, _pair_n, _pair_key
