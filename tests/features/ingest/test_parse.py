@@ -18,6 +18,7 @@ from features.ingest.parse import (
     parse_float,
     parse_int,
     parse_list,
+    without_invisible_characters,
 )
 
 
@@ -62,6 +63,15 @@ def test_placeholders_match_in_every_case_as_lower_casing_would() -> None:
     expected = [None, None, None, None, "selects", "none"]
     assert _parsed(lambda e: null_if_missing(e, missing), values) == expected
     assert _parsed(lambda e: null_if_missing(e, ["select", "(none)"]), values[:3]) == [None] * 3
+
+
+def test_invisible_characters_go_from_ascii_and_non_ascii_text_alike() -> None:
+    # Only values that are not plain ASCII go through the regular expression: text with other
+    # non-ASCII letters keeps them, and loses its invisible characters all the same.
+    values = ["acme", "M\u00fcller\u200b Oy", "\ufeffL1", "\u00c5\u00c4\u00d6", "a\u00adb\u2066c",
+              "", None]
+    expected = ["acme", "M\u00fcller Oy", "L1", "\u00c5\u00c4\u00d6", "abc", "", None]
+    assert _parsed(without_invisible_characters, values) == expected
 
 
 def test_did_not_parse_tells_bad_values_from_missing_ones() -> None:
