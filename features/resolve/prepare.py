@@ -80,15 +80,10 @@ def _bucket_counts(source: str, frame: pl.LazyFrame, bucket: pl.Expr) -> pl.Lazy
     )
 
 
-def _prepare_leads(
-    leads: pl.LazyFrame, as_of: date
-) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(known leads, future leads, duplicate groups, survivors)."""
+def _split_leads(leads: pl.LazyFrame, as_of: date) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(leads known before as_of, leads created on or after it)."""
     known_now = known_before("created_at", as_of)
-    known = leads.filter(known_now)
-    future = leads.filter(~known_now)
-    groups = duplicate_groups(known)
-    return known, future, groups, merge_duplicates(known, groups)
+    return leads.filter(known_now), leads.filter(~known_now)
 
 
 def _lead_buckets(
@@ -335,15 +330,19 @@ def prepare_leads(
     """
     columns = {name: sources[name].collect_schema().names()
                for name in ("leads", "activities", "opportunities")}
-    known, future, groups, survivors = _prepare_leads(sources["leads"], as_of)
-    reviewed = review_merges(_merged(groups), known, cfg.matching.extra_free_mail_domains)
-    known, future, groups, survivors, reviewed = checkpoint(
-        [known.select("lead_id", "email"), future, groups, survivors, reviewed]
-    )
+    known, future = _split_leads(sources["leads"], as_of)
+    # The groups first, on their own: collected with the survivors built from them, polars
+    # computed them twice (1M leads: 4.2-5.1 s in all, 2.8-3.0 s in two steps).
+    known_ids, future, groups = checkpoint(
+        [known.select("lead_id", "email"), future, duplicate_groups(known)])
+    survivors, reviewed = checkpoint([
+        merge_duplicates(known, groups),
+        review_merges(_merged(groups), known, cfg.matching.extra_free_mail_domains),
+    ])
     (matches,) = checkpoint([match_leads_to_companies(survivors, identities, cfg.matching,
                                                       memo)])
     set_aside = _set_aside_leads(future, quarantined_lead_ids)
-    tagged, activities = _attribute_activities(sources["activities"], known, groups, set_aside,
+    tagged, activities = _attribute_activities(sources["activities"], known_ids, groups, set_aside,
                                                as_of)
     opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
         sources["opportunities"], files["opportunities"], groups, matches, companies,
