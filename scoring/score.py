@@ -16,7 +16,7 @@ from scoring.conversion.estimators import TrainedModel
 from scoring.conversion.explain import top_factors
 from scoring.records import ModelStatusName
 from scoring.rules.icp import icp_fit
-from scoring.rules.stage import reasons, recommend_stage
+from scoring.rules.stage import recommend_stage, with_reasons
 
 NO_MODEL_NOTE = "no trained model yet; stage recommended from rules alone"
 
@@ -113,8 +113,8 @@ def finish(
     Returns SCORED_COLUMNS followed by the export's own extra columns, sorted by lead_id.
     """
     staged = recommend_stage(scored, cfg.stages, cfg.icp.prospect_min_fit)
-    compared = with_change(staged, previous).with_columns(
-        reasons(cfg.stages), _business_id())
+    compared = with_reasons(with_change(staged, previous), cfg.stages).with_columns(
+        _business_id())
     canonical = {c.name for c in LEADS.columns} | {"source_row", "merged_ids"}
     extras = [c for c in leads.collect_schema().names() if c not in canonical]
     # An export column named like an output column (its own "priority", say) keeps its value

@@ -22,7 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.config import StagesConfig
-from features.exprs import first_match
+from features.exprs import Texts, first_match, with_text_list
 from features.schema import FUNNEL_ORDER
 from scoring.phrases import count_of, days_ago
 
@@ -175,8 +175,9 @@ def priority_rank() -> pl.Expr:
     return pl.when(_workable()).then(ranked).cast(pl.Int64).alias("priority")
 
 
-def reasons(cfg: StagesConfig) -> pl.Expr:
-    """The reasons behind a row's stage, most important first, as a list of short sentences.
+def with_reasons(frame: pl.LazyFrame, cfg: StagesConfig) -> pl.LazyFrame:
+    """Adds ``reasons``: the reasons behind a row's stage, most important first, as a list of
+    short sentences.
 
     Needs: disqualified_reason, won_deal, address_bounced, last_won_at, company_won_deal,
     open_opportunity, company_open_opportunity, intent_signals_recent, last_intent_signal,
@@ -215,9 +216,9 @@ def reasons(cfg: StagesConfig) -> pl.Expr:
         pl.when(pl.col("probability_status") != "model").then(
             pl.lit("No conversion probability: ") + pl.col("probability_note")),
     ]
-    return pl.concat_list(
-        pl.concat_list(parts),
-        pl.col("factors_up").list.eval(pl.lit("Raises the odds: ") + pl.element()),
-        pl.col("factors_down").list.eval(pl.lit("Lowers the odds: ") + pl.element()),
-        pl.concat_list(tail),
-    ).list.drop_nulls().alias("reasons")
+    return with_text_list(frame, "reasons", [
+        *parts,
+        Texts(pl.col("factors_up").list.eval(pl.lit("Raises the odds: ") + pl.element())),
+        Texts(pl.col("factors_down").list.eval(pl.lit("Lowers the odds: ") + pl.element())),
+        *tail,
+    ])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
-from features.exprs import replaced
+from features.exprs import Texts, replaced, with_text_list
 
 MAPPING = {"FINLAND": "FI", "SUOMI": "FI", "SVERIGE": "SE", "NOWHERE": None}
 VALUES = ["FINLAND", "SE", None, "SUOMI", "NOWHERE", "NORGE"]
@@ -28,3 +32,26 @@ def test_replaced_to_another_type_maps_unknown_values_to_null() -> None:
     words = pl.DataFrame({"w": ["yes", "no", "maybe", None]})
     got = words.select(replaced(pl.col("w"), {"yes": True, "no": False}, pl.Boolean()))
     assert got.to_series().to_list() == [True, False, None, None]
+
+
+TEXT_VALUES = st.one_of(st.none(), st.text(alphabet="ab;\x1f ", max_size=4))
+TEXT_LISTS = st.one_of(st.none(), st.lists(TEXT_VALUES, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(TEXT_VALUES, TEXT_LISTS, TEXT_VALUES), min_size=1, max_size=8))
+def test_text_list_is_concat_list_without_nulls(rows: list[tuple[Any, Any, Any]]) -> None:
+    # Texts holding the separator, empty texts, null and empty lists, nulls inside lists.
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "l": pl.List(pl.String), "b": pl.String},
+                         orient="row")
+    expected = frame.select(
+        pl.concat_list("a", "l", "b").list.drop_nulls().alias("t")).to_series()
+    got = with_text_list(frame.lazy(), "t", [pl.col("a"), Texts(pl.col("l")), pl.col("b")])
+    assert got.collect_schema().names() == ["a", "l", "b", "t"]
+    assert_series_equal(got.collect().get_column("t"), expected)
+
+
+def test_text_list_of_plain_texts_drops_nulls_and_keeps_order() -> None:
+    frame = pl.DataFrame({"a": ["x", None, None, ""], "b": ["y", "z", None, None]})
+    got = with_text_list(frame.lazy(), "t", [pl.col("a"), pl.col("b")]).collect()
+    assert got.get_column("t").to_list() == [["x", "y"], ["z"], [], [""]]

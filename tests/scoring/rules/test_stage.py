@@ -12,8 +12,8 @@ from features.point_in_time.snapshots import days_before_as_of
 from scoring.rules.stage import (
     COMPANY_IS_CUSTOMER_ACTION,
     STAGE_COLUMNS,
-    reasons,
     recommend_stage,
+    with_reasons,
 )
 
 CFG = StagesConfig()  # opportunity_min_fit 40, opportunity_min_probability 0.5
@@ -326,7 +326,7 @@ AS_OF = date(2025, 6, 10)
 
 
 def reasons_of(*rows: dict[str, Any], cfg: StagesConfig = CFG) -> list[list[str]]:
-    result: list[list[str]] = leads(*rows).select(reasons(cfg)).collect()["reasons"].to_list()
+    result: list[list[str]] = with_reasons(leads(*rows), cfg).collect()["reasons"].to_list()
     return result
 
 
@@ -432,7 +432,7 @@ def test_company_deals_are_reasons_only_when_the_lead_has_none_of_its_own() -> N
 
 def staged_reasons(row: dict[str, Any]) -> list[str]:
     """The reasons of one row as the flow makes them: after the stage is recommended."""
-    result: list[str] = staged(row).select(reasons(CFG))["reasons"].item().to_list()
+    result: list[str] = with_reasons(staged(row).lazy(), CFG).collect()["reasons"].item().to_list()
     return result
 
 
