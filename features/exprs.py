@@ -116,8 +116,11 @@ def _text_list(items: Sequence[pl.Expr | Texts]) -> pl.Expr:
     row_by_row = pl.concat_list(
         [item.texts if isinstance(item, Texts) else item for item in items]
     ).list.drop_nulls()
+    split = (pl.when(total == 0).then(pl.lit([], dtype=pl.List(pl.String)))
+             .otherwise(joined_all.str.split(_TEXT_SEPARATOR)))
+    # One condition for every row the split serves: a row of a chained `when` that an
+    # earlier branch took would still make polars evaluate the branches after it.
     return (
-        pl.when(usual & (total == 0)).then(pl.lit([], dtype=pl.List(pl.String)))
-        .when(usual & (separators == total - 1)).then(joined_all.str.split(_TEXT_SEPARATOR))
+        pl.when(usual & ((total == 0) | (separators == total - 1))).then(split)
         .otherwise(row_by_row)
     )

@@ -17,7 +17,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.config import Config, ModelConfig
-from features.point_in_time.assemble import PreparedInputs, build_features
+from features.exprs import with_text_list
+from features.point_in_time.assemble import PreparedInputs, _all_domains, build_features
 from features.point_in_time.pipeline import conversion_labels
 from features.point_in_time.snapshots import many_snapshots, scoring_snapshots
 from features.point_in_time.training import training_leads, training_set
@@ -436,3 +437,14 @@ def test_domains_list_every_domain_a_lead_is_known_by_once() -> None:
     domains = dict(features_at(prepared).select("lead_id", "domains").iter_rows())
     # A's website and email share k1.fi: listed once. Free mail is a domain too.
     assert domains == {"A": ["k1.fi"], "B": ["rival.example"], "C": ["gmail.com"]}
+
+
+def test_domains_are_each_domain_once_in_order_whatever_is_missing_or_shared() -> None:
+    values = [None, "a.fi", "b.fi"]
+    rows = [(c, w, e) for c in values for w in values for e in values]
+    columns = ["company_domain", "lead_website_domain", "lead_email_domain"]
+    known = pl.LazyFrame(rows, schema=dict.fromkeys(columns, pl.String()), orient="row")
+    expected = known.select(pl.concat_list(columns).list.drop_nulls()
+                            .list.unique(maintain_order=True).alias("domains")).collect()
+    got = with_text_list(known, "domains", _all_domains()).select("domains").collect()
+    assert_frame_equal(got, expected)
