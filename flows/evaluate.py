@@ -27,7 +27,7 @@ from features.ingest.validate import RAW_ERROR, SOURCE_ROW
 from features.point_in_time.training import labelled_snapshot_dates, training_set
 from flows.catalog import READ_ERRORS, load_config, sha256_of
 from flows.readers import read_raw
-from flows.score import materialize, prepare_inputs, read_inputs
+from flows.score import materialize, prepare_inputs, read_inputs, validate_inputs
 from scoring.conversion.encoding import canonical_feature_spec
 from scoring.conversion.evaluate import TARGET as TABLE_TARGET
 from scoring.conversion.evaluate import (
@@ -200,7 +200,10 @@ def evaluate_canonical(
     cfg, _ = load_config(config)
     cfg = with_seed(cfg, seed)
     with tempfile.TemporaryDirectory(prefix="leadscore-") as work:
-        sources = read_inputs.fn(inputs, cfg, Path(work), profile)
+        # Validated once into Parquet, as `score` and `train` do: `prepare` reads the leads
+        # more than once, and would otherwise parse and validate the file each time.
+        sources = validate_inputs.fn(read_inputs.fn(inputs, cfg, Path(work), profile),
+                                     Path(work))
         held = materialize.fn(sources, prepare_inputs.fn(sources, cfg, as_of))
         dates = labelled_snapshot_dates(cfg, as_of)
         labelled = with_icp(training_set(held.inputs, cfg, dates), cfg).collect()
