@@ -67,13 +67,36 @@ def person_key() -> pl.Expr:
     )
 
 
+def with_person_key(leads: pl.LazyFrame, name: str) -> pl.LazyFrame:
+    """The leads, in their order, with :func:`person_key` as column `name`.
+
+    The same values as ``person_key()``, but the name + company + phone key is computed only for
+    the leads without a usable email: in ``when/then/otherwise`` polars computes every branch
+    for every row, and that key's normalizations cost most of it (1M leads, 13% without an
+    email: 0.69 s of person_key's 0.97 s).
+
+    Needs: email, first_name, last_name, company_name, phone.
+    """
+    row, email = "__person_key_row", "__person_key_email"
+    indexed = leads.with_row_index(row).with_columns(_email_key().alias(email))
+    has_email = pl.col(email).is_not_null() & (pl.col(email) != "")
+    by_email = indexed.filter(has_email).with_columns((pl.lit("email:") + pl.col(email))
+                                                      .alias(name))
+    by_name = indexed.filter(~has_email).with_columns((pl.lit("ncp:") + _name_company_phone_key())
+                                                      .alias(name))
+    return pl.concat([by_email, by_name]).sort(row).drop(row, email)
+
+
 def duplicate_groups(leads: pl.LazyFrame) -> pl.LazyFrame:
     """Map every lead to its survivor.
 
     Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
     Returns: lead_id, survivor_id, duplicate_rule (null for survivors and singletons).
     """
-    keyed = leads.select("lead_id", "created_at", person_key().alias("_person_key"))
+    identity = ["lead_id", "created_at", "email", "first_name", "last_name", "company_name",
+                "phone"]
+    keyed = with_person_key(leads.select(identity), "_person_key").select(
+        "lead_id", "created_at", "_person_key")
     order = [pl.col("created_at"), pl.col("lead_id")]
     survivor = pl.col("lead_id").sort_by(order).first().over("_person_key")
     return keyed.with_columns(

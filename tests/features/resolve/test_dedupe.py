@@ -6,7 +6,12 @@ from typing import Any
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from features.resolve.dedupe import duplicate_groups, merge_duplicates
+from features.resolve.dedupe import (
+    duplicate_groups,
+    merge_duplicates,
+    person_key,
+    with_person_key,
+)
 from features.schema import LEADS
 
 # A column the CRM sent that the contract does not know: it must pass through untouched.
@@ -38,6 +43,31 @@ def merged(frame: pl.LazyFrame) -> pl.DataFrame:
 
 NCP = {"first_name": "Anna", "last_name": "Virtanen", "company_name": "Acme Oy",
        "phone": "+358 40 123 4567"}
+
+
+# ---- with_person_key -----------------------------------------------------------------------------
+
+
+def test_with_person_key_is_person_key_in_the_leads_order() -> None:
+    """Computed apart for the leads with and without a usable email, the key is still each
+    row's person_key, and the rows come back in their order (here, emails and no emails
+    interleaved, with ones that identify nobody)."""
+    frame = leads(
+        person("L5", 1, email="anna@acme.fi", **NCP),
+        person("L4", 2, email="unknown", **NCP),
+        person("L3", 3, email="  Bo@Acme.fi ", first_name="Bo"),
+        person("L2", 4, email="", **NCP),
+        person("L1", 5, **{**NCP, "phone": "tbd"}),
+        person("L0", 6, email=None, **NCP),
+    )
+    expected = frame.select("lead_id", person_key().alias("key")).collect()
+    assert expected["key"].null_count() == 1  # L1: neither an email nor a phone
+    assert_frame_equal(with_person_key(frame, "key").select("lead_id", "key").collect(),
+                       expected)
+
+
+def test_with_person_key_of_no_leads_is_empty() -> None:
+    assert with_person_key(leads(), "key").collect().height == 0
 
 
 # ---- duplicate_groups ----------------------------------------------------------------------------
