@@ -124,3 +124,18 @@ def _text_list(items: Sequence[pl.Expr | Texts]) -> pl.Expr:
         pl.when(usual & ((total == 0) | (separators == total - 1))).then(split)
         .otherwise(row_by_row)
     )
+
+
+def marked_sorted(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`frame`, with `column` flagged as sorted (ascending) when its values are, and no null.
+
+    Polars skips a sort by a column flagged sorted, but flags only what it sorted itself: a
+    frame sorted by several columns, concatenated from batches or read from Parquet is sorted
+    without the flag, and sorting it again gathers every column (1M scored leads: 2.0 s of
+    `recommend_stage`'s 2.5 s). The check is one pass over the column (about 2 ms per
+    million lead ids).
+    """
+    values = frame[column]
+    if values.null_count() == 0 and values.is_sorted():
+        return frame.with_columns(values.set_sorted())
+    return frame

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
-from features.exprs import Texts, replaced, with_text_list
+from features.exprs import Texts, marked_sorted, replaced, with_text_list
 
 MAPPING = {"FINLAND": "FI", "SUOMI": "FI", "SVERIGE": "SE", "NOWHERE": None}
 VALUES = ["FINLAND", "SE", None, "SUOMI", "NOWHERE", "NORGE"]
@@ -55,3 +55,30 @@ def test_text_list_of_plain_texts_drops_nulls_and_keeps_order() -> None:
     frame = pl.DataFrame({"a": ["x", None, None, ""], "b": ["y", "z", None, None]})
     got = with_text_list(frame.lazy(), "t", [pl.col("a"), pl.col("b")]).collect()
     assert got.get_column("t").to_list() == [["x", "y"], ["z"], [], [""]]
+
+
+# ---- marked_sorted --------------------------------------------------------------------------
+
+
+def _unflagged(values: list[str | None]) -> pl.DataFrame:
+    frame = pl.DataFrame({"lead_id": values, "n": range(len(values))})
+    assert frame["lead_id"].flags["SORTED_ASC"] is False
+    return frame
+
+
+def test_marked_sorted_flags_a_sorted_column_and_changes_no_value() -> None:
+    frame = _unflagged(["L1", "L2", "L2", "L3"])
+    marked = marked_sorted(frame, "lead_id")
+    assert marked["lead_id"].flags["SORTED_ASC"] is True
+    assert marked.equals(frame)
+
+
+@pytest.mark.parametrize("values", [["L2", "L1", "L3"], ["L1", "L2", None], [None, "L1", "L2"]])
+def test_marked_sorted_leaves_an_unsorted_or_null_holding_column_unflagged(
+        values: list[str | None]) -> None:
+    """A wrong flag would make polars skip a sort that is needed; a null's place in the order
+    depends on the sort's options, so a column with one is never flagged."""
+    marked = marked_sorted(_unflagged(values), "lead_id")
+    assert marked["lead_id"].flags["SORTED_ASC"] is False
+    assert marked.sort("lead_id", nulls_last=True)["lead_id"].to_list() == sorted(
+        values, key=lambda v: (v is None, v or ""))

@@ -252,6 +252,18 @@ def test_equals_of_the_wrong_type_is_a_config_error_naming_rule_and_field(
 # ---- finish: the output columns ----------------------------------------------------------------
 
 
+# The feature and matching columns `finish` reads beside the staged ones.
+_FROM_FEATURES = [
+    pl.lit(date(2024, 6, 1)).alias("as_of"),
+    pl.lit("C").alias("icp_tier"),
+    pl.lit(None, dtype=pl.String).alias("model_version"),
+    pl.lit(None, dtype=pl.String).alias("company_key"),
+    pl.lit(None, dtype=pl.String).alias("lead_business_id"),
+    pl.lit("none").alias("match_method"),
+    pl.lit(None, dtype=pl.Float64).alias("match_confidence"),
+]
+
+
 def test_export_columns_keep_their_values_whatever_their_names() -> None:
     from datetime import date
 
@@ -259,13 +271,7 @@ def test_export_columns_keep_their_values_whatever_their_names() -> None:
     from tests.scoring.rules.test_stage import leads as staged_leads
 
     scored = staged_leads({"lead_id": "A"}).with_columns(
-        pl.lit(date(2024, 6, 1)).alias("as_of"),
-        pl.lit("C").alias("icp_tier"),
-        pl.lit(None, dtype=pl.String).alias("model_version"),
-        pl.lit(None, dtype=pl.String).alias("company_key"),
-        pl.lit(None, dtype=pl.String).alias("lead_business_id"),
-        pl.lit("none").alias("match_method"),
-        pl.lit(None, dtype=pl.Float64).alias("match_confidence"),
+        *_FROM_FEATURES,
         pl.lit("Software (company register)").alias("industry"),  # a feature, not an output
     )
     # The export's own "priority", "priority_export" and "industry" pass through beside ours.
@@ -281,6 +287,30 @@ def test_export_columns_keep_their_values_whatever_their_names() -> None:
     assert (row["priority_export_2"], row["priority_export"]) == ("High!", "kept too")
     assert row["industry"] == "SaaS (CRM)"
     assert isinstance(row["priority"], int)  # ours: the rank
+
+
+@pytest.mark.parametrize("order", [["B", "C", "A"], ["A", "B", "C"]])
+def test_finish_sorts_by_lead_id_whatever_the_scores_order(order: list[str]) -> None:
+    """Sorted by lead_id, each lead with its own company, whether the scores come in another
+    order or already sorted and flagged so (`marked_sorted`: the sorts are then skipped)."""
+    from datetime import date
+
+    from features.exprs import marked_sorted
+    from features.schema import LEADS
+    from tests.scoring.rules.test_stage import leads as staged_leads
+
+    scored = staged_leads(*({"lead_id": lead} for lead in order)).with_columns(
+        *_FROM_FEATURES).collect()
+    lead_rows = pl.LazyFrame(
+        {"lead_id": ["C", "A", "B"], "company_name": ["Co C", "Co A", "Co B"],
+         "merged_ids": [[], [], []]},
+        schema_overrides={"merged_ids": pl.List(pl.String)},
+    ).with_columns(pl.lit(None, dtype=LEADS.dtypes[c]).alias(c) for c in LEADS.dtypes
+                   if c not in {"lead_id", "company_name"})
+    out = finish(marked_sorted(scored, "lead_id").lazy(), lead_rows, Config(),
+                 date(2024, 6, 1), None).collect()
+    assert out["lead_id"].to_list() == ["A", "B", "C"]
+    assert out["company_name"].to_list() == ["Co A", "Co B", "Co C"]
 
 
 def test_with_a_model_an_empty_frame_stays_empty_with_the_columns(
