@@ -264,7 +264,9 @@ def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptio
     """
     source = record_id_source(scores.columns, profile, options)
     record_id = _blank_to_null(pl.col(source)) if source else pl.lit(None, dtype=pl.String)
-    framed = scores.with_columns(record_id.alias("_record_id"))
+    # Lazily: only the file's own columns are read (eagerly, adding the record id gathered
+    # every scored column once per profile).
+    framed = scores.lazy().with_columns(record_id.alias("_record_id"))
     has_id = pl.col("_record_id").is_not_null()
     if profile.matches_on_email:
         has_id = has_id | _blank_to_null(pl.col("email")).is_not_null()
@@ -280,9 +282,10 @@ def export_frame(scores: pl.DataFrame, profile: CrmProfile, options: ExportOptio
     # The file's columns first, then the rows: filtering the scored rows themselves would copy
     # every column of them (their lists of reasons among them) for each profile.
     file = framed.select(*selected, has_id.alias(_IMPORTABLE))
-    importable = file if profile.every_row else file.filter(_IMPORTABLE)
+    importable = (file if profile.every_row else file.filter(_IMPORTABLE)).drop(
+        _IMPORTABLE).collect()
     return ExportResult(
-        frame=importable.drop(_IMPORTABLE),
+        frame=importable,
         left_out=scores.height - importable.height,
         record_id_from=source,
     )
