@@ -35,6 +35,12 @@ def _email_key() -> pl.Expr:
     return pl.when(email_is_well_formed(email)).then(email)
 
 
+def _identifies(email_key: pl.Expr) -> pl.Expr:
+    """Whether an `_email_key` value identifies a person (the key is used rather than name,
+    company and phone)."""
+    return email_key.is_not_null() & (email_key != "")
+
+
 def _phone_digits() -> pl.Expr:
     """The phone's digits without leading zeros; null unless at least 5 remain ("tbd", "000"
     and an empty phone identify nobody)."""
@@ -61,7 +67,7 @@ def person_key() -> pl.Expr:
     Needs: email, first_name, last_name, company_name, phone.
     """
     return (
-        pl.when(_email_key().is_not_null() & (_email_key() != ""))
+        pl.when(_identifies(_email_key()))
         .then(pl.lit("email:") + _email_key())
         .otherwise(pl.lit("ncp:") + _name_company_phone_key())
     )
@@ -79,7 +85,7 @@ def with_person_key(leads: pl.LazyFrame, name: str) -> pl.LazyFrame:
     """
     row, email = "__person_key_row", "__person_key_email"
     indexed = leads.with_row_index(row).with_columns(_email_key().alias(email))
-    has_email = pl.col(email).is_not_null() & (pl.col(email) != "")
+    has_email = _identifies(pl.col(email))
     by_email = indexed.filter(has_email).with_columns((pl.lit("email:") + pl.col(email))
                                                       .alias(name))
     by_name = indexed.filter(~has_email).with_columns((pl.lit("ncp:") + _name_company_phone_key())

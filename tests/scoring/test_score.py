@@ -293,8 +293,6 @@ def test_export_columns_keep_their_values_whatever_their_names() -> None:
 def test_finish_sorts_by_lead_id_whatever_the_scores_order(order: list[str]) -> None:
     """Sorted by lead_id, each lead with its own company, whether the scores come in another
     order or already sorted and flagged so (`marked_sorted`: the sorts are then skipped)."""
-    from datetime import date
-
     from features.exprs import marked_sorted
     from features.schema import LEADS
     from tests.scoring.rules.test_stage import leads as staged_leads
