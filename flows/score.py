@@ -23,7 +23,7 @@ from features.exprs import marked_sorted
 from features.point_in_time.assemble import PreparedInputs, build_features
 from features.point_in_time.snapshots import scoring_snapshots
 from features.resolve.accounting import heavy_losses, reconcile
-from features.resolve.enrich import MATCH_REPORT_COLUMNS, match_report
+from features.resolve.enrich import MATCH_REPORT_COLUMNS, match_memo, match_report
 from features.resolve.prepare import NOT_YET_CREATED, Prepared, prepare
 from flows import PROJECT_ROOT
 from flows.artifacts import create_run_artifacts
@@ -221,8 +221,10 @@ def prepare_inputs(sources: dict[str, SourceInput], cfg: Config, as_of: date) ->
     )
     # A malformed CSV surfaces when the checkpoint collects: name the file, not polars' plan.
     with read_errors_named(sources):
+        # Each business ID and domain of the leads and companies checked once for both.
+        memo = match_memo(frames["leads"], frames["companies"])
         return prepare(frames, files, cfg, as_of, quarantined_lead_ids=rejected,
-                       checkpoint=in_memory)
+                       checkpoint=in_memory, memo=memo)
 
 
 def in_memory(frames: Sequence[pl.LazyFrame]) -> list[pl.LazyFrame]:

@@ -373,6 +373,7 @@ def prepare(
     as_of: date,
     quarantined_lead_ids: pl.LazyFrame | None = None,
     checkpoint: Checkpoint = stay_lazy,
+    memo: MatchMemo | None = None,
 ) -> Prepared:
     """Dedupe, attribute, enrich and time-filter validated sources for one as_of date.
 
@@ -383,10 +384,12 @@ def prepare(
     `checkpoint` is called on the frames that later steps use many times (the leads and the
     companies, then the matches); the flow passes one that collects them, so the lead files
     are parsed and the companies matched once rather than at every use.
+    `memo` (the `match_memo` of these leads and companies) checks each business ID and
+    domain once for both (the leads' mostly name the companies'), rather than once in each.
     """
-    shared = prepare_companies(sources, files, as_of, checkpoint)
+    shared = prepare_companies(sources, files, as_of, checkpoint, memo)
     leads = prepare_leads(sources, files, cfg, as_of, shared.identities, shared.companies,
-                          quarantined_lead_ids, checkpoint)
+                          quarantined_lead_ids, checkpoint, memo)
     inputs = PreparedInputs(
         leads=leads.survivors, lead_companies=leads.matches, activities=leads.activities,
         opportunities=leads.opportunities, companies=shared.companies, events=shared.events,

@@ -456,3 +456,55 @@ def test_an_activity_by_a_malformed_email_is_attributed_to_nobody() -> None:
     used = prepared.inputs.activities.collect()
     assert used["lead_id"].to_list() == ["L1"], "only the well-formed email links"
     assert quarantined(prepared, "activities") == {2: "activity email matches no lead"}
+
+
+def _frames(prepared: Prepared) -> dict[str, pl.DataFrame]:
+    """Every frame of `prepared`, collected, its rows sorted (prepare keeps no row order)."""
+    lazy = {**{name: getattr(prepared.inputs, name) for name in (
+        "leads", "lead_companies", "activities", "opportunities", "companies", "events")},
+        **{name: getattr(prepared, name) for name in (
+            "duplicates", "matches", "quarantine", "buckets", "company_identities")}}
+    collected = {name: frame.lazy().collect() for name, frame in lazy.items()}
+    return {name: frame.sort(frame.columns, nulls_last=True)
+            for name, frame in collected.items()}
+
+
+def test_prepared_with_the_memo_of_its_leads_and_companies_checks_those_once_and_is_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flow's memo (every business ID and domain of the leads and companies) gives the
+    rows prepare gives without it, and prepare then checks only the business IDs that
+    opportunities and company events name without a country (not in the memo)."""
+    from features.resolve import identity
+    from features.resolve.enrich import match_memo
+
+    sources = {
+        "leads": source("leads", *LEADS),
+        "activities": source("activities", *ACTIVITIES),
+        "opportunities": source("opportunities", *OPPORTUNITIES),
+        "companies": source("companies", *COMPANIES),
+        "company_events": source("company_events", *EVENTS),
+    }
+    without = _frames(prepare(sources, FILES, CFG, AS_OF,
+                              quarantined_lead_ids=QUARANTINED_BY_VALIDATION,
+                              checkpoint=collect_checkpoint))
+    memo = match_memo(sources["leads"], sources["companies"])
+    checked: list[tuple[str | None, str | None]] = []
+    key = identity.business_id_key
+
+    def recorded(value: str | None, country: str | None) -> object:
+        checked.append((value, country))
+        return key(value, country)
+
+    def never(*args: object) -> object:
+        raise AssertionError("a domain of the memo was looked up again")
+
+    monkeypatch.setattr(identity, "business_id_key", recorded)
+    monkeypatch.setattr(identity, "registrable_domain", never)
+    with_memo = _frames(prepare(sources, FILES, CFG, AS_OF,
+                                quarantined_lead_ids=QUARANTINED_BY_VALIDATION,
+                                checkpoint=collect_checkpoint, memo=memo))
+    assert with_memo.keys() == without.keys()
+    for name, frame in with_memo.items():
+        assert_frame_equal(frame, without[name])
+    assert all(country is None for _, country in checked)
+    assert {value for value, _ in checked} == {"01120389", "99999999", None}
