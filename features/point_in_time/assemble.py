@@ -45,8 +45,14 @@ def build_features(
     company_event_features and pipeline_features (see each for names and meaning), and
     `domains` (list: the company's, website's and email's registrable domains).
     """
+    # Only the snapshots and events of the companies these leads are matched to: a
+    # partition's leads name a tenth of a run's companies, and the as-of join sorts every
+    # snapshot it is given (10 million leads: 0.45 s of a partition's 7).
+    matched = inputs.lead_companies.select("company_key").drop_nulls()
+    companies = inputs.companies.join(matched, on="company_key", how="semi")
+    events = inputs.events.join(matched, on="company_key", how="semi")
     firmographics = firmographic_features(
-        snapshots, inputs.lead_companies, inputs.companies, cfg.features
+        snapshots, inputs.lead_companies, companies, cfg.features
     )
     # The company of each snapshot straight from lead_companies (one row per lead), not from
     # `firmographics`: a plan that reused it would compute its as-of join again per use.
@@ -56,7 +62,7 @@ def build_features(
     parts = [
         lead_features(snapshots, inputs.leads, inputs.lead_companies),
         engagement_features(snapshots, inputs.activities, cfg.features, cfg.stages),
-        company_event_features(with_company, inputs.events, cfg.features),
+        company_event_features(with_company, events, cfg.features),
         pipeline_features(with_company, inputs.opportunities),
     ]
     features = firmographics

@@ -448,3 +448,16 @@ def test_domains_are_each_domain_once_in_order_whatever_is_missing_or_shared() -
                             .list.unique(maintain_order=True).alias("domains")).collect()
     got = with_text_list(known, "domains", _all_domains()).select("domains").collect()
     assert_frame_equal(got, expected)
+
+
+def test_companies_and_events_no_lead_is_matched_to_change_no_feature() -> None:
+    # build_features reads only the matched companies' snapshots and events (a partition's
+    # leads name a fraction of a run's companies): others, known long before D, change
+    # nothing, and the fixture's own companies still count.
+    others = [{**row, "company_key": f"OTHER-{row['company_key']}"} for row in COMPANY_ROWS]
+    other_events = [{**row, "company_key": f"OTHER-{row['company_key']}"} for row in EVENT_ROWS]
+    alone = features_at(inputs())
+    crowded = features_at(inputs(companies=[*others, *COMPANY_ROWS, *others],
+                                 events=[*other_events, *EVENT_ROWS]))
+    assert alone["has_firmographics"].any() and alone["hiring_events_recent"].sum() > 0
+    assert_frame_equal(crowded, alone)
