@@ -46,9 +46,9 @@ from features.point_in_time.snapshots import scoring_snapshots
 from features.resolve.enrich import CompanyIndex, MatchMemo, company_index, match_memo
 from features.resolve.partition import (
     PARTITION,
+    activity_partitions,
     lead_partition,
     lead_partitions,
-    route_activities,
     route_opportunities,
 )
 from features.resolve.prepare import Prepared, prepare_companies, prepare_leads
@@ -154,7 +154,9 @@ def split_inputs(sources: dict[str, SourceInput], as_of: date, layout: Partition
     written = pl.concat([_scan_source(layout, "leads", p) for p in range(n)])
     assigned = lead_partitions(written, as_of, n).collect().lazy()
     with read_errors_named(sources):
-        _sink_partitioned(route_activities(frames["activities"], assigned, n), layout,
+        # Each activity's partition first (in their order), then the rows with it.
+        routed = activity_partitions(frames["activities"], assigned, n).collect()
+        _sink_partitioned(frames["activities"].with_columns(routed.to_series()), layout,
                           "activities")
         _sink_partitioned(route_opportunities(frames["opportunities"], assigned, n), layout,
                           "opportunities")

@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from features.resolve.partition import (
     PARTITION,
+    activity_partitions,
     lead_partition,
     lead_partitions,
     route_activities,
@@ -168,6 +169,10 @@ def test_activities_follow_their_lead_by_id_then_email_then_a_future_lead() -> N
     assert where["lead created after as_of"] == of_lead["L4"]
     assert where["future id, known email"] == of_lead["L8"]
     assert routed.height == len(ACTIVITIES)
+    # What the split writes: the partition computed on the routing columns alone, in order.
+    alone = activity_partitions(given["activities"], assigned, n).collect()
+    assert alone.columns == [PARTITION]
+    assert alone.to_series().equals(routed.get_column(PARTITION))
 
 
 def _lead_id_hash(n: int) -> pl.Expr:
