@@ -47,7 +47,6 @@ from features.resolve.enrich import CompanyIndex, MatchMemo, company_index, matc
 from features.resolve.partition import (
     PARTITION,
     activity_partitions,
-    lead_partition,
     lead_partitions,
     route_opportunities,
 )
@@ -150,16 +149,16 @@ def split_inputs(sources: dict[str, SourceInput], as_of: date, layout: Partition
                     "buckets": shared.buckets, "quarantined_lead_ids": quarantined,
                     "memo_business_ids": memo.business_ids, "memo_domains": memo.domains},
                    layout.shared)
-        _sink_partitioned(frames["leads"].with_columns(lead_partition(n)), layout, "leads")
-    written = pl.concat([_scan_source(layout, "leads", p) for p in range(n)])
-    assigned = lead_partitions(written, as_of, n).collect().lazy()
-    with read_errors_named(sources):
+        # Each lead's partition first (in their order), then the rows with it.
+        assigned = lead_partitions(frames["leads"], as_of, n).collect()
+        _sink_partitioned(frames["leads"].with_columns(assigned.get_column(PARTITION)),
+                          layout, "leads")
         # Each activity's partition first (in their order), then the rows with it.
-        routed = activity_partitions(frames["activities"], assigned, n).collect()
+        routed = activity_partitions(frames["activities"], assigned.lazy(), n).collect()
         _sink_partitioned(frames["activities"].with_columns(routed.to_series()), layout,
                           "activities")
-        _sink_partitioned(route_opportunities(frames["opportunities"], assigned, n), layout,
-                          "opportunities")
+        _sink_partitioned(route_opportunities(frames["opportunities"], assigned.lazy(), n),
+                          layout, "opportunities")
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from datetime import date
 
 import polars as pl
 
-from features.resolve.dedupe import person_key
+from features.resolve.dedupe import person_key, with_person_key
 from features.resolve.prepare import known_before, well_formed_email
 
 PARTITION = "_partition"
@@ -35,24 +35,33 @@ def _bucket(key: pl.Expr, partitions: int) -> pl.Expr:
     return (key.hash(seed=_SEED) % partitions).cast(pl.UInt32)
 
 
+def _partition_of(key: pl.Expr, partitions: int) -> pl.Expr:
+    """The partition of a person key (of the lead_id when there is none)."""
+    return _bucket(pl.coalesce(key, pl.lit("id:") + pl.col("lead_id").cast(pl.String)),
+                   partitions).alias(PARTITION)
+
+
 def lead_partition(partitions: int) -> pl.Expr:
     """A lead's partition (0 .. partitions - 1), named PARTITION: the hash of its person key,
     else of its lead_id. Needs: lead_id, email, first_name, last_name, company_name, phone."""
-    key = pl.coalesce(person_key(), pl.lit("id:") + pl.col("lead_id").cast(pl.String))
-    return _bucket(key, partitions).alias(PARTITION)
+    return _partition_of(person_key(), partitions)
 
 
 def lead_partitions(leads: pl.LazyFrame, as_of: date, partitions: int) -> pl.LazyFrame:
-    """One row per lead: lead_id, `_known` (created before as_of), `_email` (well formed, or
-    null) and PARTITION.
+    """One row per lead, in their order: lead_id, `_known` (created before as_of), `_email`
+    (well formed, or null) and PARTITION (`lead_partition`'s, by `with_person_key`, which
+    spares the name key of the leads with an email).
 
     Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
     """
-    return leads.select(
+    key = "__partition_person_key"
+    identity = leads.select("lead_id", "created_at", "email", "first_name", "last_name",
+                            "company_name", "phone")
+    return with_person_key(identity, key).select(
         pl.col("lead_id"),
         known_before("created_at", as_of).fill_null(False).alias("_known"),
         well_formed_email("email").alias("_email"),
-        lead_partition(partitions),
+        _partition_of(pl.col(key), partitions),
     )
 
 

@@ -154,6 +154,21 @@ def test_duplicates_share_a_partition_whatever_their_email_case_or_phone_format(
     assert by_id["R1"] == by_id["R2"]
 
 
+def test_lead_partitions_are_lead_partition_in_the_leads_order() -> None:
+    # The split adds lead_partitions' column to the leads by position.
+    given = sources()["leads"]
+    extra = pl.LazyFrame({"lead_id": ["N1", "N2", "N3"], "email": [None, "", "x@y.fi"],
+                          "first_name": ["Ann", "Ann", None], "last_name": ["Lee", "Lee", None],
+                          "company_name": ["Acme", "Acme", None],
+                          "phone": ["040 123 4567", "+358 40 123 4567", None]})
+    leads = pl.concat([extra, given, extra.with_columns(pl.lit("N9").alias("lead_id"))],
+                      how="diagonal_relaxed")
+    for n in (1, 3, 64):
+        expected = leads.select("lead_id", lead_partition(n)).collect()
+        got = lead_partitions(leads, AS_OF, n).select("lead_id", PARTITION).collect()
+        assert_frame_equal(got, expected)
+
+
 def test_activities_follow_their_lead_by_id_then_email_then_a_future_lead() -> None:
     n = 64
     given = sources()
