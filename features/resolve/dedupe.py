@@ -93,15 +93,19 @@ def with_person_key(leads: pl.LazyFrame, name: str) -> pl.LazyFrame:
     return pl.concat([by_email, by_name]).sort(row).drop(row, email)
 
 
+# The columns a lead's duplicate group is found from: its id, when it was created (the
+# survivor is the first) and what person_key reads.
+IDENTITY_COLUMNS = ("lead_id", "created_at", "email", "first_name", "last_name", "company_name",
+                    "phone")
+
+
 def duplicate_groups(leads: pl.LazyFrame) -> pl.LazyFrame:
     """Map every lead to its survivor.
 
     Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
     Returns: lead_id, survivor_id, duplicate_rule (null for survivors and singletons).
     """
-    identity = ["lead_id", "created_at", "email", "first_name", "last_name", "company_name",
-                "phone"]
-    keyed = with_person_key(leads.select(identity), "_person_key").select(
+    keyed = with_person_key(leads.select(IDENTITY_COLUMNS), "_person_key").select(
         "lead_id", "created_at", "_person_key")
     order = [pl.col("created_at"), pl.col("lead_id")]
     survivor = pl.col("lead_id").sort_by(order).first().over("_person_key")

@@ -21,7 +21,7 @@ from datetime import date
 
 import polars as pl
 
-from features.resolve.dedupe import person_key, with_person_key
+from features.resolve.dedupe import IDENTITY_COLUMNS, person_key, with_person_key
 from features.resolve.prepare import known_before, well_formed_email
 
 PARTITION = "_partition"
@@ -55,9 +55,7 @@ def lead_partitions(leads: pl.LazyFrame, as_of: date, partitions: int) -> pl.Laz
     Needs: lead_id, created_at, email, first_name, last_name, company_name, phone.
     """
     key = "__partition_person_key"
-    identity = leads.select("lead_id", "created_at", "email", "first_name", "last_name",
-                            "company_name", "phone")
-    return with_person_key(identity, key).select(
+    return with_person_key(leads.select(IDENTITY_COLUMNS), key).select(
         pl.col("lead_id"),
         known_before("created_at", as_of).fill_null(False).alias("_known"),
         well_formed_email("email").alias("_email"),

@@ -57,6 +57,22 @@ COMPANIES = (
 QUARANTINED_BY_VALIDATION = pl.LazyFrame({"lead_id": ["LQ"]})
 
 
+def sources_of(
+    activities: tuple[dict[str, Any], ...] = (),
+    opportunities: tuple[dict[str, Any], ...] = (),
+    events: tuple[dict[str, Any], ...] = (),
+    leads: tuple[dict[str, Any], ...] = LEADS,
+    companies: tuple[dict[str, Any], ...] = COMPANIES,
+) -> dict[str, pl.LazyFrame]:
+    return {
+        "leads": source("leads", *leads),
+        "activities": source("activities", *activities),
+        "opportunities": source("opportunities", *opportunities),
+        "companies": source("companies", *companies),
+        "company_events": source("company_events", *events),
+    }
+
+
 def run(
     activities: tuple[dict[str, Any], ...] = (),
     opportunities: tuple[dict[str, Any], ...] = (),
@@ -66,13 +82,7 @@ def run(
     checkpoint: Checkpoint | None = None,
 ) -> Prepared:
     checkpoint = collect_checkpoint if checkpoint is None else checkpoint
-    sources = {
-        "leads": source("leads", *leads),
-        "activities": source("activities", *activities),
-        "opportunities": source("opportunities", *opportunities),
-        "companies": source("companies", *companies),
-        "company_events": source("company_events", *events),
-    }
+    sources = sources_of(activities, opportunities, events, leads, companies)
     return prepare(sources, FILES, CFG, AS_OF, quarantined_lead_ids=QUARANTINED_BY_VALIDATION,
                    checkpoint=checkpoint)
 
@@ -477,13 +487,7 @@ def test_prepared_with_the_memo_of_its_leads_and_companies_checks_those_once_and
     from features.resolve import identity
     from features.resolve.enrich import match_memo
 
-    sources = {
-        "leads": source("leads", *LEADS),
-        "activities": source("activities", *ACTIVITIES),
-        "opportunities": source("opportunities", *OPPORTUNITIES),
-        "companies": source("companies", *COMPANIES),
-        "company_events": source("company_events", *EVENTS),
-    }
+    sources = sources_of(ACTIVITIES, OPPORTUNITIES, EVENTS)
     without = _frames(prepare(sources, FILES, CFG, AS_OF,
                               quarantined_lead_ids=QUARANTINED_BY_VALIDATION,
                               checkpoint=collect_checkpoint))
