@@ -574,11 +574,13 @@ def _match_fuzzy_name(
     leads: pl.LazyFrame, fuzzy: FuzzyCompanies, threshold: float
 ) -> pl.LazyFrame:
     """Adds ``_key_fuzzy``, ``_fuzzy_score`` and ``_fuzzy_ambiguous`` for leads no earlier method
-    matched. rapidfuzz runs on their unique (name, country) pairs inside the lazy plan (polars
-    caches the shared upstream, so it is computed once)."""
+    matched. rapidfuzz runs on their unique (name, country) pairs inside the lazy plan; the
+    leads are cached, as they are read for those pairs and joined back (polars 2.1 computed
+    them twice otherwise)."""
     unmatched = pl.all_horizontal(
         pl.col(k).is_null() for k in ("_key_bid", "_key_web", "_key_mail", "_key_exact")
     )
+    leads = leads.cache()
     queries = (
         leads.filter(unmatched & pl.col("_name").is_not_null())
         .select("_name", "_country")
