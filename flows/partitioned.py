@@ -12,7 +12,8 @@ must be able to read and write: the output folder on shared storage):
    written to `inputs/<source>/_partition=P/` as `features.resolve.partition` routes them (so
    duplicates and everything linked to a lead meet in one partition).
 2. `prepare_partition` (per partition): `prepare_leads` on the partition's files, against
-   the companies' `CompanyIndex` built once per process (`shared_company_index`).
+   the companies' `CompanyIndex` and `CompanyReferences` built once per process
+   (`shared_company_index`, `shared_company_references`).
 3. `score_partition` (per partition): features, ICP fit and the model's probability, with the
    opportunities of every partition (a company's deals count for all its leads).
 4. `finish_partition` (per partition, once the previous run can be read): stage, reasons and
@@ -51,7 +52,13 @@ from features.resolve.partition import (
     lead_partitions,
     route_opportunities,
 )
-from features.resolve.prepare import Prepared, prepare_companies, prepare_leads
+from features.resolve.prepare import (
+    CompanyReferences,
+    Prepared,
+    company_references,
+    prepare_companies,
+    prepare_leads,
+)
 from flows.catalog import SourceInput, read_errors_named
 from flows.scored_pieces import ScoredPiece, lead_range
 from scoring.rules.stage import priority_rank
@@ -188,6 +195,20 @@ def shared_company_index(layout: PartitionLayout) -> CompanyIndex:
         return _index_of_file(path, stat.st_mtime_ns, stat.st_size)
 
 
+@lru_cache(maxsize=1)
+def _references_of_file(path: Path, mtime_ns: int, size: int) -> CompanyReferences:
+    return company_references(pl.scan_parquet(path)).collected()
+
+
+def shared_company_references(layout: PartitionLayout) -> CompanyReferences:
+    """The `CompanyReferences` of the run's shared companies (what each partition's
+    opportunities are keyed by), built once per process as `shared_company_index` is."""
+    path = layout.shared("companies")
+    stat = path.stat()
+    with _INDEX_LOCK:
+        return _references_of_file(path, stat.st_mtime_ns, stat.st_size)
+
+
 @task(cache_policy=NO_CACHE)
 def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, str],
                       cfg: Config, as_of: date) -> int:
@@ -196,7 +217,7 @@ def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, 
     part = prepare_leads(
         sources, files, cfg, as_of,
         identities=shared_company_index(layout),
-        companies=pl.scan_parquet(layout.shared("companies")),
+        companies=shared_company_references(layout),
         quarantined_lead_ids=pl.scan_parquet(layout.shared("quarantined_lead_ids")),
         checkpoint=_collected,
         memo=MatchMemo(business_ids=pl.read_parquet(layout.shared("memo_business_ids")),
@@ -263,7 +284,9 @@ def prepare_partitions(sources: dict[str, SourceInput], cfg: Config, as_of: date
     files = {name: s.file_label for name, s in sources.items()}
     _run_each(prepare_partition, [dict(layout=layout, partition=p, files=files, cfg=cfg,
                                        as_of=as_of) for p in range(layout.partitions)])
-    _index_of_file.cache_clear()  # the flow's process needs it no more (a worker's keeps one)
+    # The flow's process needs them no more (a worker's keeps one of each).
+    _index_of_file.cache_clear()
+    _references_of_file.cache_clear()
     every = layout.every_partition
     buckets = pl.concat([pl.scan_parquet(every("buckets")),
                          pl.scan_parquet(layout.shared("buckets"))])
