@@ -34,7 +34,7 @@ from datetime import date
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 from prefect import task
@@ -180,19 +180,24 @@ def _index_of_file(path: Path, mtime_ns: int, size: int) -> CompanyIndex:
 
 
 _INDEX_LOCK = threading.Lock()
+_Built = TypeVar("_Built")
+
+
+def _built_once_per_file(build: Callable[[Path, int, int], _Built], path: Path) -> _Built:
+    """`build` (an lru_cache of one) for `path` as it is now: keyed by its modification time
+    and size too, so a later run (or a rewritten file) never gets an earlier one's result;
+    the lock makes partitions that start together (Dask worker threads) wait for one build
+    rather than each build their own."""
+    stat = path.stat()
+    with _INDEX_LOCK:
+        return build(path, stat.st_mtime_ns, stat.st_size)
 
 
 def shared_company_index(layout: PartitionLayout) -> CompanyIndex:
     """The `CompanyIndex` of the run's shared identities, built once per process and reused
     by every partition prepared in it (15.1 to 15.8 s at 1,966,456 companies, a quarter of
-    a partition's `prepare` of about a million leads). Keyed by the file's path,
-    modification time and size, so a later run (or a rewritten file) never gets an earlier
-    run's index; one is kept at a time, and the lock makes partitions that start together
-    (Dask worker threads) wait for one build rather than each build their own."""
-    path = layout.shared("identities")
-    stat = path.stat()
-    with _INDEX_LOCK:
-        return _index_of_file(path, stat.st_mtime_ns, stat.st_size)
+    a partition's `prepare` of about a million leads); one is kept at a time."""
+    return _built_once_per_file(_index_of_file, layout.shared("identities"))
 
 
 @lru_cache(maxsize=1)
@@ -203,10 +208,7 @@ def _references_of_file(path: Path, mtime_ns: int, size: int) -> CompanyReferenc
 def shared_company_references(layout: PartitionLayout) -> CompanyReferences:
     """The `CompanyReferences` of the run's shared companies (what each partition's
     opportunities are keyed by), built once per process as `shared_company_index` is."""
-    path = layout.shared("companies")
-    stat = path.stat()
-    with _INDEX_LOCK:
-        return _references_of_file(path, stat.st_mtime_ns, stat.st_size)
+    return _built_once_per_file(_references_of_file, layout.shared("companies"))
 
 
 @task(cache_policy=NO_CACHE)
@@ -217,7 +219,7 @@ def prepare_partition(layout: PartitionLayout, partition: int, files: dict[str, 
     part = prepare_leads(
         sources, files, cfg, as_of,
         identities=shared_company_index(layout),
-        companies=shared_company_references(layout),
+        references=shared_company_references(layout),
         quarantined_lead_ids=pl.scan_parquet(layout.shared("quarantined_lead_ids")),
         checkpoint=_collected,
         memo=MatchMemo(business_ids=pl.read_parquet(layout.shared("memo_business_ids")),

@@ -273,13 +273,16 @@ class SharedCompanies:
 
     keyed: company snapshots known before as_of with company_key and match_name (checkpointed);
     identities: one row per company (identities_of_snapshots), what leads are matched against;
-    companies: the identified snapshots; events: company events linked to a company_key;
+    companies: the identified snapshots; references: their `company_references`, what the
+    opportunities and events that name a company are keyed by; events: company events linked
+    to a company_key;
     quarantine (QUARANTINE_COLUMNS) and buckets (source, bucket, rows) of companies and events.
     """
 
     keyed: pl.LazyFrame
     identities: pl.DataFrame
     companies: pl.LazyFrame
+    references: CompanyReferences
     events: pl.LazyFrame
     quarantine: pl.LazyFrame
     buckets: pl.LazyFrame
@@ -319,12 +322,14 @@ def prepare_companies(
         keyed, sources["companies"], files["companies"], as_of,
         sources["companies"].collect_schema().names(),
     )
+    references = company_references(companies)
     events, event_quarantine, event_buckets = _prepare_events(
-        sources["company_events"], files["company_events"], companies, as_of,
+        sources["company_events"], files["company_events"], references, as_of,
         sources["company_events"].collect_schema().names(),
     )
     return SharedCompanies(
-        keyed=keyed, identities=identities, companies=companies, events=events,
+        keyed=keyed, identities=identities, companies=companies, references=references,
+        events=events,
         quarantine=pl.concat([company_quarantine, event_quarantine]),
         buckets=pl.concat([company_buckets, event_buckets]),
     )
@@ -336,7 +341,7 @@ def prepare_leads(
     cfg: Config,
     as_of: date,
     identities: pl.DataFrame | CompanyIndex,
-    companies: pl.LazyFrame | CompanyReferences,
+    references: CompanyReferences,
     quarantined_lead_ids: pl.LazyFrame | None = None,
     checkpoint: Checkpoint = stay_lazy,
     memo: MatchMemo | None = None,
@@ -345,8 +350,7 @@ def prepare_leads(
 
     Needs `sources["leads"]`, `["activities"]`, `["opportunities"]` (validated) and their file
     labels; `identities` (or their `company_index`, built once for many sets of leads) and
-    `companies` (the identified snapshots, or their `company_references`, built once for many
-    sets of leads) from `prepare_companies`.
+    the companies' `references` from `prepare_companies`.
     `quarantined_lead_ids` as in `prepare`. Every duplicate of a lead must be in
     `sources["leads"]`, and every activity or opportunity that names one of these leads (or,
     for an activity, a well-formed email of one) must be in its source: the partitions of
@@ -370,8 +374,7 @@ def prepare_leads(
     tagged, activities = _attribute_activities(sources["activities"], known_ids, groups, set_aside,
                                                as_of)
     opportunities, opp_quarantine, opp_buckets = _prepare_opportunities(
-        sources["opportunities"], files["opportunities"], groups, matches,
-        companies if isinstance(companies, CompanyReferences) else company_references(companies),
+        sources["opportunities"], files["opportunities"], groups, matches, references,
         set_aside, as_of, columns["opportunities"],
     )
     quarantine = pl.concat([
@@ -414,7 +417,7 @@ def prepare(
     domain once for both (the leads' mostly name the companies'), rather than once in each.
     """
     shared = prepare_companies(sources, files, as_of, checkpoint, memo)
-    leads = prepare_leads(sources, files, cfg, as_of, shared.identities, shared.companies,
+    leads = prepare_leads(sources, files, cfg, as_of, shared.identities, shared.references,
                           quarantined_lead_ids, checkpoint, memo)
     inputs = PreparedInputs(
         leads=leads.survivors, lead_companies=leads.matches, activities=leads.activities,
@@ -499,12 +502,11 @@ def _prepare_opportunities(
 
 
 def _prepare_events(
-    events: pl.LazyFrame, file_label: str, companies: pl.LazyFrame, as_of: date,
+    events: pl.LazyFrame, file_label: str, references: CompanyReferences, as_of: date,
     columns: Sequence[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     linked = _company_reference_keys(
-        events.with_columns(pl.lit(None, dtype=pl.String).alias("company_name")),
-        company_references(companies),
+        events.with_columns(pl.lit(None, dtype=pl.String).alias("company_name")), references
     ).drop("company_name").with_columns(known_before("occurred_at", as_of).alias("_known"))
     bucket = (
         pl.when(~pl.col("_known")).then(pl.lit("after_as_of"))

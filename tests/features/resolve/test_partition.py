@@ -111,7 +111,7 @@ def in_partitions(n: int, partition_of_lead: pl.Expr | None = None) -> dict[str,
         part = prepare_leads(
             {name: frame.filter(pl.col(PARTITION) == p).drop(PARTITION).lazy()
              for name, frame in routed.items()},
-            FILES, CFG, AS_OF, shared.identities, shared.companies,
+            FILES, CFG, AS_OF, shared.identities, shared.references,
             QUARANTINED_BY_VALIDATION, collect_checkpoint,
         )
         for name, frame in {"survivors": part.survivors, "matches": part.matches,
