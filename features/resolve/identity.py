@@ -16,6 +16,7 @@ import polars as pl
 import tldextract
 from stdnum.dk import cvr
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 from stdnum.fi import ytunnus
 from stdnum.no import orgnr as no_orgnr
 from stdnum.se import orgnr as se_orgnr
@@ -34,25 +35,33 @@ VAT_PREFIXES: frozenset[str] = frozenset(
 BUSINESS_ID_STATUS = pl.Struct({"key": pl.String(), "status": pl.String(), "reason": pl.String()})
 
 
+def _validated(validate: Callable[[str], str], value: str) -> str | None:
+    """The compact national form python-stdnum's `validate` returns, or None if it rejects the
+    value: one call (``is_valid`` then ``compact`` cleaned and checked each value twice)."""
+    try:
+        return validate(value)
+    except ValidationError:
+        return None
+
+
 def _fi(value: str) -> str | None:
     # Spreadsheets drop the leading zero of old Y-tunnus numbers (0112038-9 -> 112038-9).
     if value.isdigit() and len(value) == 7:
         value = "0" + value
-    return ytunnus.compact(value) if ytunnus.is_valid(value) else None
+    return _validated(ytunnus.validate, value)
 
 
 def _se(value: str) -> str | None:
-    return se_orgnr.compact(value) if se_orgnr.is_valid(value) else None
+    return _validated(se_orgnr.validate, value)
 
 
 def _no(value: str) -> str | None:
     # Norwegian VAT registrations append "MVA" to the organisasjonsnummer.
-    value = value.removesuffix("MVA")
-    return no_orgnr.compact(value) if no_orgnr.is_valid(value) else None
+    return _validated(no_orgnr.validate, value.removesuffix("MVA"))
 
 
 def _dk(value: str) -> str | None:
-    return cvr.compact(value) if cvr.is_valid(value) else None
+    return _validated(cvr.validate, value)
 
 
 _NATIONAL: dict[str, Callable[[str], str | None]] = {"FI": _fi, "SE": _se, "NO": _no, "DK": _dk}
