@@ -243,13 +243,16 @@ def _company_reference_keys(frame: pl.LazyFrame, references: CompanyReferences
                             ) -> pl.LazyFrame:
     """Adds `_ref_key`: the company a row names, by the same business_id text as in the
     companies file, else by its validated business ID, else by exact normalized name."""
+    by_raw = frame.with_columns(_compact_id("business_id").alias("_raw_bid")).join(
+        references.by_raw_id, on="_raw_bid", how="left", maintain_order="left")
+    # python-stdnum (per distinct value, about 20 us each with no country to go by) only for
+    # the IDs whose text names no company: a validated key is the fallback for those alone.
     by_id = normalize_business_ids(
-        frame.with_columns(pl.lit(None, dtype=pl.String).alias("_no_country"),
-                           _compact_id("business_id").alias("_raw_bid")),
-        "business_id", "_no_country", "_ref_bid",
-    ).drop("_no_country", "_ref_bid_status", "_ref_bid_reason").join(
-        references.by_raw_id, on="_raw_bid", how="left"
-    )
+        by_raw.with_columns(pl.lit(None, dtype=pl.String).alias("_no_country"),
+                            pl.when(pl.col("_by_raw").is_null()).then(pl.col("business_id"))
+                            .alias("_unmatched_bid")),
+        "_unmatched_bid", "_no_country", "_ref_bid",
+    ).drop("_no_country", "_unmatched_bid", "_ref_bid_status", "_ref_bid_reason")
     return (
         by_id.join(references.by_key, on="_ref_bid", how="left")
         .with_columns(normalize_company_name(pl.col("company_name")).alias("_ref_name"))
