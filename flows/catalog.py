@@ -221,6 +221,13 @@ def read_sources(
     }
 
 
+# The run's intermediate files (the validated sources, a partitioned run's partitions) are
+# written once and read once or a few times in the same run: lz4 writes 100 million
+# activities' partitions about a quarter faster than Parquet's default zstd (and reads them
+# faster) for files about 1.4 to 1.6x the size; validating a 1M export 5.9 -> 5.5 s.
+STAGING_COMPRESSION: Literal["lz4"] = "lz4"
+
+
 def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, SourceInput]:
     """Every source's validated frames written once as Parquet under `folder` (the run's
     staging folder), and the sources handed back reading those files.
@@ -253,7 +260,8 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
                 continue
             else:
                 path = written[(name, part)] = folder / f"{name}.{part}.parquet"
-            sinks[name].append(frame.sink_parquet(path, lazy=True))
+            sinks[name].append(frame.sink_parquet(path, lazy=True,
+                                                  compression=STAGING_COMPRESSION))
     with read_errors_named(sources):
         # One source at a time: the five sources' plans collected together held about 7 GiB
         # at 10 million leads (100 million activities), each alone at most about 2 GiB, in
@@ -266,7 +274,8 @@ def staged_sources(sources: dict[str, SourceInput], folder: Path) -> dict[str, S
             with_first_rows(PendingQuarantine(pl.scan_parquet(path), held.key),
                             pl.scan_parquet(written[(name, "valid")]))
             .sink_parquet(written.setdefault((name, "quarantine"),
-                                              folder / f"{name}.quarantine.parquet"), lazy=True)
+                                              folder / f"{name}.quarantine.parquet"), lazy=True,
+                          compression=STAGING_COMPRESSION)
             for name, (held, path) in pending.items()])
     staged: dict[str, SourceInput] = {}
     for (name, source), count in zip(sources.items(), counted, strict=True):
