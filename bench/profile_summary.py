@@ -21,20 +21,17 @@ import re
 from collections import Counter
 from pathlib import Path
 
-PROJECT_FRAME = re.compile(r"^(?P<name>.+) \((?P<file>(?:flows|features|scoring)/[^:]+):"
-                           r"(?P<line>\d+)\)$")
+# A frame of the project's code: its path is relative when py-spy ran in the project's folder,
+# else absolute (the folders above the package are dropped).
+PROJECT_FRAME = re.compile(r"^(?P<name>.+) \((?:/\S*?/)?(?P<file>(?:flows|features|scoring)/"
+                           r"[^:]+):(?P<line>\d+)\)$")
 
 
 def project_frames(stack: str) -> list[str]:
-    """"name (file:line)" of each project frame of a `;`-joined py-spy stack, outermost first
-    (a frame's path is relative when py-spy ran in the project's folder, else absolute)."""
-    frames = []
-    for frame in stack.split(";"):
-        match = PROJECT_FRAME.match(re.sub(r"\(/\S*?/(?=(?:flows|features|scoring)/)", "(",
-                                           frame.strip()))
-        if match:
-            frames.append(f"{match['name']} ({match['file']}:{match['line']})")
-    return frames
+    """"name (file:line)" of each project frame of a `;`-joined py-spy stack, outermost
+    first."""
+    matches = (PROJECT_FRAME.match(frame.strip()) for frame in stack.split(";"))
+    return [f"{m['name']} ({m['file']}:{m['line']})" for m in matches if m]
 
 
 def summary(lines: list[str], rate: float, depth: int = 3, top: int = 40,
